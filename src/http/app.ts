@@ -1,0 +1,98 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { AppContext } from '../app-context.ts';
+import { authenticateApiKey, type AuthContext } from '../workspaces/workspaces-store.ts';
+import { ApiError } from './errors.ts';
+import { Routes } from './route-kit.ts';
+import { buildOpenApi } from './openapi.ts';
+import { channelRoutes } from './routes/channel-routes.ts';
+import { contactRoutes } from './routes/contact-routes.ts';
+import { campaignRoutes } from './routes/campaign-routes.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: AuthContext | null;
+  }
+}
+
+export const VERSION = '0.1.0';
+const PUBLIC = new Set(['/api/v1/health', '/api/v1/openapi.json']);
+
+/** Reads `Authorization: Bearer <key>` (or `?token=` for WebSocket upgrades). */
+export function bearerToken(headers: Record<string, unknown>, query?: unknown): string | null {
+  const h = headers.authorization;
+  if (typeof h === 'string') {
+    const m = /^Bearer\s+(\S+)$/i.exec(h.trim());
+    if (m) return m[1];
+  }
+  const token = (query as { token?: unknown } | undefined)?.token;
+  return typeof token === 'string' && token !== '' ? token : null;
+}
+
+/**
+ * The HTTP app, separate from listen() so tests drive it in process (`app.inject`). Request path:
+ * onRequest (API key → workspace + role) → route (zod input) → domain service → storage.
+ */
+export async function createApp(ctx: AppContext, extend?: (app: FastifyInstance, routes: Routes) => Promise<void> | void): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log as unknown as FastifyBaseLogger,
+    bodyLimit: 1024 * 1024,
+    // Per-request logs would be one line per API call under load: requests are logged on error only.
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+    return503OnClosing: true,
+  });
+  app.decorateRequest('auth', null);
+  // CSV bodies stream straight into the importer (contacts/csv-import.ts) instead of being buffered.
+  app.addContentTypeParser(['text/csv', 'application/csv'], (_req, payload, done) => done(null, payload));
+
+  app.addHook('onRequest', async (req) => {
+    const path = req.url.split('?')[0];
+    if (!path.startsWith('/api/v1/') || PUBLIC.has(path)) return;
+    const token = bearerToken(req.headers, req.query);
+    if (!token) throw new ApiError('unauthorized', 'Missing API key: send Authorization: Bearer <key>');
+    const auth = await authenticateApiKey(ctx.db, token);
+    if (!auth) throw new ApiError('unauthorized', 'Invalid or revoked API key');
+    req.auth = auth;
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+    if (err instanceof ApiError) return reply.code(err.status).send(err.toBody());
+    const status = (err as FastifyError).statusCode ?? 500;
+    const code = (err as FastifyError).code;
+    if (status === 413 || code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send(new ApiError('payload_too_large', 'Request body is too large').toBody());
+    if (status === 415 || code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send(new ApiError('unsupported_media_type', `Unsupported Content-Type ${req.headers['content-type'] ?? ''}`.trim()).toBody());
+    if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err instanceof SyntaxError) {
+      return reply.code(400).send(new ApiError('invalid_json', `Malformed JSON body: ${err.message}`).toBody());
+    }
+    if (status >= 400 && status < 500) return reply.code(status).send({ error: { code: 'bad_request', message: err.message } });
+    req.log.error({ err, url: req.url, method: req.method }, 'request failed');
+    return reply.code(500).send(new ApiError('internal_error', 'Internal error; it has been logged').toBody());
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(new ApiError('not_found', `No route ${req.method} ${req.url.split('?')[0]}`).toBody()));
+
+  const routes = new Routes(app);
+  routes.add({
+    method: 'GET', url: '/api/v1/health', tag: 'system', role: 'public', summary: 'Liveness and database check',
+    success: { status: 200, description: '{status, version, database}' },
+    handler: async ({ reply }) => {
+      try {
+        await ctx.db.k.selectFrom('workspaces').select('id').limit(1).execute();
+        return { status: 'ok', version: VERSION, database: ctx.db.flags.dialect };
+      } catch {
+        reply.code(503);
+        return reply.send({ status: 'unavailable', version: VERSION, database: ctx.db.flags.dialect });
+      }
+    },
+  });
+  channelRoutes(routes, ctx);
+  contactRoutes(routes, ctx);
+  campaignRoutes(routes, ctx);
+  if (extend) await extend(app, routes);
+  let doc: unknown = null;
+  routes.add({
+    method: 'GET', url: '/api/v1/openapi.json', tag: 'system', role: 'public', summary: 'This OpenAPI document',
+    success: { status: 200, description: 'OpenAPI 3.1' },
+    handler: async () => (doc ??= buildOpenApi(routes.documented, VERSION)),
+  });
+  return app;
+}

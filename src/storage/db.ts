@@ -1,0 +1,87 @@
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import path from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { Schema } from './schema.ts';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+/**
+ * The backend differences, written down as data (pg-boss style) instead of `if`s across the
+ * code base. Queries consult these flags in the few places where the SQL must differ.
+ */
+export interface DialectFlags {
+  readonly dialect: DialectName;
+  /** `FOR UPDATE SKIP LOCKED` for claims; SQLite has a single writer and needs none. */
+  readonly skipLocked: boolean;
+  /** Cross-process events over LISTEN/NOTIFY. */
+  readonly listenNotify: boolean;
+  /** Name of the two-argument maximum function. */
+  readonly greatest: 'MAX' | 'GREATEST';
+  /** Case-insensitive LIKE operator. */
+  readonly ilike: 'like' | 'ilike';
+}
+
+export interface Db {
+  readonly k: Kysely<Schema>;
+  readonly flags: DialectFlags;
+  /** For PostgreSQL: the pool config, so the event bus can open its own LISTEN connection. */
+  readonly pgConfig?: pg.PoolConfig;
+  close(): Promise<void>;
+}
+
+const int8 = 20;
+
+/** Splits `postgres://…?schema=name` into a pg config with that search_path. */
+export function postgresConfig(url: string, poolSize = 10): pg.PoolConfig {
+  const u = new URL(url);
+  const schema = u.searchParams.get('schema');
+  u.searchParams.delete('schema');
+  const config: pg.PoolConfig = { connectionString: u.toString(), max: poolSize, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000 };
+  if (schema) {
+    if (!/^[a-z_][a-z0-9_]*$/i.test(schema)) throw new Error(`invalid schema name ${schema}`);
+    config.options = `-c search_path=${schema}`;
+  }
+  return config;
+}
+
+export function openDb(databaseUrl: string, options: { poolSize?: number } = {}): Db {
+  if (databaseUrl.startsWith('sqlite:')) {
+    const file = databaseUrl.slice('sqlite:'.length);
+    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    const database = new SQLite(file);
+    database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = NORMAL');
+    database.pragma('busy_timeout = 10000');
+    database.pragma('foreign_keys = ON');
+    const k = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
+    return {
+      k,
+      flags: Object.freeze({ dialect: 'sqlite', skipLocked: false, listenNotify: false, greatest: 'MAX', ilike: 'like' }),
+      close: () => k.destroy(),
+    };
+  }
+  const pgConfig = postgresConfig(databaseUrl, options.poolSize);
+  const pool = new pg.Pool({
+    ...pgConfig,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === int8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  // A dropped idle connection (server restart) must not crash the process: the pool replaces it.
+  pool.on('error', () => undefined);
+  const k = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    k,
+    pgConfig,
+    flags: Object.freeze({ dialect: 'postgres', skipLocked: true, listenNotify: true, greatest: 'GREATEST', ilike: 'ilike' }),
+    close: () => k.destroy(),
+  };
+}
+
+/** `sql` fragment of the dialect's two-argument maximum. */
+export function greatest(db: Db, a: ReturnType<typeof sql>, b: ReturnType<typeof sql>) {
+  return db.flags.greatest === 'MAX' ? sql`MAX(${a}, ${b})` : sql`GREATEST(${a}, ${b})`;
+}

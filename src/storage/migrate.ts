@@ -1,0 +1,18 @@
+import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import type { Db } from './db.ts';
+import * as m001 from './migrations/001-initial.ts';
+
+/** Versioned migrations, applied in name order; Kysely's migrator records and locks them. */
+function provider(db: Db): MigrationProvider {
+  const all: Record<string, Migration> = {
+    '001-initial': { up: (k) => m001.up(k, db.flags.dialect) },
+  };
+  return { getMigrations: async () => all };
+}
+
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const migrator = new Migrator({ db: db.k, provider: provider(db) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
