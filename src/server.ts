@@ -8,6 +8,7 @@ import { createApp } from './http/app.ts';
 import { createEventBus } from './events/create-bus.ts';
 import { Engine, type EngineOptions } from './engine/engine.ts';
 import { registerLiveRoutes } from './http/routes/live-routes.ts';
+import { registerWebhookRoutes } from './http/routes/webhook-routes.ts';
 import { bootstrap } from './bootstrap.ts';
 import { Metrics } from './engine/metrics.ts';
 
@@ -48,8 +49,13 @@ export async function createHerald(config: Config, opts: HeraldOptions = {}): Pr
   let engine: Engine | null = null;
   const ctx: AppContext = { db, config, bus, log, wake: () => engine?.wake() };
   const metrics = new Metrics(db);
-  if (opts.worker !== false) engine = new Engine(ctx, opts.engine, metrics);
-  const app = opts.api !== false ? await createApp(ctx, (a, routes) => registerLiveRoutes(a, routes, ctx, metrics)) : null;
+  if (opts.worker !== false) engine = new Engine(ctx, { ...config.engine, ...opts.engine }, metrics);
+  const app = opts.api !== false
+    ? await createApp(ctx, async (a, routes) => {
+      await registerLiveRoutes(a, routes, ctx, metrics);
+      await registerWebhookRoutes(a, routes, ctx);
+    })
+    : null;
 
   return {
     ctx,

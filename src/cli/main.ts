@@ -99,6 +99,35 @@ keys
     }
   });
 
+program
+  .command('mock-providers')
+  .description('Run mock WhatsApp, LINE, Telegram, Messenger and Twilio servers (demos, tests): point a channel at one with settings.apiBaseUrl')
+  .option('--port-base <port>', 'first port: whatsapp, line, telegram, messenger, twilio on consecutive ports', '4010')
+  .option('--rate <n>', 'rate limit per second of each mock (0 = none)', '0')
+  .option('--latency <ms>', 'delay before every answer', '0')
+  .action(async (o: { portBase: string; rate: string; latency: string }) => {
+    const base = Number(o.portBase);
+    const rate = Number(o.rate);
+    const latency = Number(o.latency);
+    if (!Number.isInteger(base) || base < 1 || base > 65530 || !(rate >= 0) || !(latency >= 0)) {
+      process.stderr.write('herald: --port-base must be a port (1-65530), --rate and --latency numbers >= 0\n');
+      process.exit(2);
+    }
+    // Loaded only for this command: the mocks live with the tests.
+    const { MOCK_CREDENTIALS, REAL_PROVIDERS, startAllMockProviders } = await import('../../test/mock-providers/index.ts');
+    const ports = Object.fromEntries(REAL_PROVIDERS.map((p, i) => [p, { port: base + i }]));
+    const set = await startAllMockProviders({ host: '127.0.0.1', rateLimitPerSecond: rate, latencyMs: latency }, ports).catch((err: Error) => {
+      process.stderr.write(`herald: cannot start the mock providers: ${err.message}\n`);
+      process.exit(1);
+    });
+    process.stdout.write('\n  Mock providers (set the channel\'s settings.apiBaseUrl to the URL, use these credentials):\n\n');
+    for (const p of REAL_PROVIDERS) process.stdout.write(`  ${p.padEnd(10)} ${set.providers[p].url}  credentials ${JSON.stringify(MOCK_CREDENTIALS[p])}\n`);
+    process.stdout.write('\n');
+    const stop = () => void set.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
 program.parseAsync(process.argv).catch((err: Error) => {
   process.stderr.write(`herald: ${err.message}\n`);
   process.exit(1);

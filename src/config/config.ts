@@ -14,6 +14,15 @@ export interface Config {
   readonly logLevel: string;
   /** Public base URL used to show webhook URLs (defaults to http://localhost:PORT). */
   readonly publicUrl: string;
+  /** Delivery engine tuning (HERALD_WORKER_CONCURRENCY, HERALD_LEASE_MS). */
+  readonly engine: { readonly concurrency: number; readonly leaseMs: number };
+}
+
+function parseIntEnv(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  return n;
 }
 
 export class ConfigError extends Error {}
@@ -66,5 +75,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const logLevel = env.HERALD_LOG_LEVEL || env.LOG_LEVEL || 'info';
   const publicUrl = (env.HERALD_PUBLIC_URL || `http://localhost:${port}`).replace(/\/$/, '');
-  return Object.freeze({ port, host, dataDir, databaseUrl, apiKey, secretKey, logLevel, publicUrl });
+  const engine = Object.freeze({
+    concurrency: parseIntEnv('HERALD_WORKER_CONCURRENCY', env.HERALD_WORKER_CONCURRENCY, 32, 1, 1000),
+    leaseMs: parseIntEnv('HERALD_LEASE_MS', env.HERALD_LEASE_MS, 30_000, 1000, 3_600_000),
+  });
+  return Object.freeze({ port, host, dataDir, databaseUrl, apiKey, secretKey, logLevel, publicUrl, engine });
 }

@@ -91,11 +91,13 @@ export class ChannelSender {
 
   private async refresh(): Promise<void> {
     const now = Date.now();
-    if (now - this.runtimeAt > 5000 || !this.runtime) {
+    const stamp = await this.engine.ctx.db.k.selectFrom('channels').select('updated_at').where('id', '=', this.channelId).executeTakeFirst();
+    // Reload credentials, settings and rate whenever the channel was edited (e.g. new credentials).
+    if (!this.runtime || stamp?.updated_at !== this.runtimeAt) {
       const rt = await loadChannelRuntime(this.engine.ctx.db, this.engine.ctx.config.secretKey, this.channelId);
       this.runtime = rt && !rt.deleted ? rt : null;
       this.adapter = this.runtime ? getAdapter(this.runtime.provider) : null;
-      this.runtimeAt = now;
+      this.runtimeAt = stamp?.updated_at ?? 0;
     }
     const rows = await this.engine.ctx.db.k
       .selectFrom('campaigns')

@@ -27,7 +27,7 @@ export async function recoverExpiredLeases(db: Db, now = Date.now()): Promise<Ca
     else {
       uncertain.push({
         id: Number(r.id), campaignId: r.campaign_id, identityId: r.identity_id, kind: 'failed', at: now,
-        errorClass: 'transient', errorCode: 'delivery_uncertain', errorMessage: 'delivery uncertain',
+        errorClass: 'transient', errorCode: 'delivery_uncertain', errorMessage: 'delivery uncertain', countsTowardPause: false,
       });
     }
   }

@@ -20,6 +20,11 @@ export interface RecipientResult {
   transient?: boolean;
   /** recipient_blocked: the identity is opted out on the channel. */
   optOut?: boolean;
+  /**
+   * False for failures that say nothing about the provider or channel (a worker crash left the
+   * outcome unknown): they do not count toward auto-pause.
+   */
+  countsTowardPause?: boolean;
   at: number;
 }
 
@@ -100,6 +105,7 @@ async function applyCounters(tx: Transaction<Schema>, campaignId: string, rs: Re
       trailing = 0;
     } else if (r.kind === 'failed') {
       failed++;
+      if (r.countsTowardPause === false) continue;
       trailing++;
       lastError = r;
     }

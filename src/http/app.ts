@@ -49,8 +49,11 @@ export async function createApp(ctx: AppContext, extend?: (app: FastifyInstance,
     const path = req.url.split('?')[0];
     if (!path.startsWith('/api/v1/') || PUBLIC.has(path)) return;
     const token = bearerToken(req.headers, req.query);
+    const auth = token ? await authenticateApiKey(ctx.db, token) : null;
+    // A refused WebSocket upgrade is answered inside the socket (close code 4401): an HTTP error
+    // on an upgrade request would leave the raw socket open.
+    if (!auth && path === '/api/v1/ws') return;
     if (!token) throw new ApiError('unauthorized', 'Missing API key: send Authorization: Bearer <key>');
-    const auth = await authenticateApiKey(ctx.db, token);
     if (!auth) throw new ApiError('unauthorized', 'Invalid or revoked API key');
     req.auth = auth;
   });

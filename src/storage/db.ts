@@ -28,6 +28,8 @@ export interface Db {
   readonly flags: DialectFlags;
   /** For PostgreSQL: the pool config, so the event bus can open its own LISTEN connection. */
   readonly pgConfig?: pg.PoolConfig;
+  /** The PostgreSQL schema named in the URL (`?schema=`), if any. */
+  readonly schema?: string;
   close(): Promise<void>;
 }
 
@@ -73,9 +75,11 @@ export function openDb(databaseUrl: string, options: { poolSize?: number } = {})
   // A dropped idle connection (server restart) must not crash the process: the pool replaces it.
   pool.on('error', () => undefined);
   const k = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const schema = new URL(databaseUrl).searchParams.get('schema') ?? undefined;
   return {
     k,
     pgConfig,
+    schema,
     flags: Object.freeze({ dialect: 'postgres', skipLocked: true, listenNotify: true, greatest: 'GREATEST', ilike: 'ilike' }),
     close: () => k.destroy(),
   };

@@ -11,7 +11,8 @@ function provider(db: Db): MigrationProvider {
 }
 
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  const migrator = new Migrator({ db: db.k, provider: provider(db) });
+  // The schema is named explicitly: Kysely's existence check would otherwise see another schema's tables.
+  const migrator = new Migrator({ db: db.k, provider: provider(db), ...(db.schema ? { migrationTableSchema: db.schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -5,9 +5,7 @@ import type { AppContext } from '../../app-context.ts';
 import { getCampaign } from '../../campaigns/campaigns-store.ts';
 import { stateEvent } from '../../campaigns/campaign-view.ts';
 import type { ProgressEvent } from '../../events/types.ts';
-import { authenticateApiKey } from '../../workspaces/workspaces-store.ts';
 import type { Metrics } from '../../engine/metrics.ts';
-import { bearerToken } from '../app.ts';
 import type { Routes } from '../route-kit.ts';
 
 /** A client further behind than this skips intermediate events (the next one carries the latest counts). */
@@ -28,7 +26,7 @@ export async function registerLiveRoutes(app: FastifyInstance, routes: Routes, c
   app.get('/api/v1/ws', { websocket: true }, async (socket: WebSocket, req) => {
     const auth = req.auth;
     if (!auth) {
-      socket.close(4401, 'unauthorized');
+      socket.close(4401, 'unauthorized: invalid or missing API key');
       return;
     }
     const subs = new Map<string, () => void>();
