@@ -50,6 +50,8 @@ export class ChannelSender {
   private inFlight = 0;
   private rotation = 0;
   private readonly notStarted = new Map<number, NodeJS.Timeout>();
+  private starts = new Float64Array(0);
+  private startIdx = 0;
   private waker: (() => void) | null = null;
   private stopping = false;
   private readonly abort = new AbortController();
@@ -133,12 +135,16 @@ export class ChannelSender {
       }
       const concurrency = typeof this.runtime.settings.concurrency === 'number' ? this.runtime.settings.concurrency : this.engine.options.concurrency;
       const capacity = concurrency - this.inFlight;
-      if (capacity <= 0) {
+      const rate = this.runtime.rateLimitPerSecond;
+      const perCycle = Math.max(1, Math.min(MAX_CLAIM, Math.ceil((rate * CYCLE_MS) / 1000)));
+      // Claim in batches: waiting until a quarter of the window is free (instead of claiming one
+      // recipient per finished call) cut database writes per recipient from ~2 to ~0.1 against a
+      // zero-latency provider. Each finished send wakes this loop.
+      if (capacity <= 0 || (this.inFlight > 0 && capacity < Math.min(perCycle, Math.ceil(concurrency / 4)))) {
         await this.nap(REFRESH_MS);
         continue;
       }
-      const rate = this.runtime.rateLimitPerSecond;
-      const k = Math.max(1, Math.min(capacity, MAX_CLAIM, Math.ceil((rate * CYCLE_MS) / 1000)));
+      const k = Math.min(capacity, perCycle);
       const slots = await reserveSlots(this.engine.ctx.db, this.channelId, rate, k);
       const wait = slots.start - Date.now();
       if (wait > 0) {
@@ -186,8 +192,33 @@ export class ChannelSender {
     return out;
   }
 
+  /**
+   * A second guard after GCRA: at most `rate` sends started by this process in any sliding
+   * second. Timers that fire late bunch sends together; measured at 1,000/s without this guard,
+   * the busiest second held 1,022 sends and a provider counting per second answered 429s.
+   */
+  private async spaceOut(): Promise<void> {
+    const rate = Math.floor(this.runtime?.rateLimitPerSecond ?? 0);
+    if (rate < 1 || rate > 20_000) return;
+    if (this.starts.length !== rate) {
+      this.starts = new Float64Array(rate);
+      this.startIdx = 0;
+    }
+    for (;;) {
+      const oldest = this.starts[this.startIdx];
+      const now = performance.timeOrigin + performance.now();
+      if (now - oldest >= 1000) {
+        this.starts[this.startIdx] = now;
+        this.startIdx = (this.startIdx + 1) % rate;
+        return;
+      }
+      await sleep(oldest + 1000 - now + 0.5);
+    }
+  }
+
   private async send(campaign: ActiveCampaign, r: ClaimedRecipient): Promise<void> {
     try {
+      await this.spaceOut();
       if (campaign.halted || this.stopping) {
         await releaseUnstarted(this.engine.ctx.db, this.engine.workerId, [r.id]);
         return;
