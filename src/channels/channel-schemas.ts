@@ -14,19 +14,20 @@ export const channelSettings = z
   })
   .refine((s) => JSON.stringify(s).length <= 20_000, 'settings are too large');
 
+// JSON.stringify is safe here: route-kit's checkInputShape has bounded the depth before parsing.
 const credentials = z.record(z.string().max(100), z.unknown()).refine((c) => JSON.stringify(c).length <= 20_000, 'credentials are too large');
 
 export const channelCreate = z.strictObject({
   name: z.string().trim().min(1).max(200),
   provider: z.enum(PROVIDERS),
   credentials: credentials.default({}),
-  rateLimitPerSecond: z.number().positive().max(100_000).optional(),
+  rateLimitPerSecond: z.number().min(0.01).max(100_000).optional(),
   settings: channelSettings.default({}),
 });
 
 export const channelPatch = z.strictObject({
   name: z.string().trim().min(1).max(200).optional(),
   credentials: credentials.optional(),
-  rateLimitPerSecond: z.number().positive().max(100_000).optional(),
+  rateLimitPerSecond: z.number().min(0.01).max(100_000).optional(),
   settings: channelSettings.optional(),
 });

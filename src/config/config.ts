@@ -29,7 +29,7 @@ export class ConfigError extends Error {}
 
 function parsePort(raw: string | undefined): number {
   if (raw === undefined || raw === '') return 3000;
-  const n = Number(raw);
+  const n = /^\d{1,5}$/.test(raw.trim()) ? Number(raw) : NaN;
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`PORT must be an integer from 0 to 65535, got "${raw}"`);
   return n;
 }

@@ -57,6 +57,10 @@ export async function importContactsCsv(db: Db, workspaceId: string, body: Reada
         const i = header!.indexOf(col);
         return i >= 0 ? (record[i] ?? '').trim() : '';
       };
+      if (record.some((field) => field.includes('\u0000'))) {
+        reject(row, 'contains a NUL character');
+        continue;
+      }
       if (record.length !== header.length) {
         reject(row, `expected ${header.length} columns, found ${record.length}`);
         continue;

@@ -48,8 +48,32 @@ export function hasRole(auth: AuthContext, needed: Role): boolean {
   return RANK[auth.role] >= RANK[needed];
 }
 
+const MAX_DEPTH = 32;
+
+/**
+ * Rejects what no schema should have to think about: nesting deeper than 32 levels (a recursive
+ * walk or JSON.stringify of it would overflow the stack) and NUL characters (PostgreSQL text
+ * cannot store them). Iterative, so hostile depth cannot hurt the check itself.
+ */
+export function checkInputShape(value: unknown, where: string): void {
+  const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 0 }];
+  while (stack.length) {
+    const { v, depth } = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) throw new ApiError('validation_failed', `Invalid ${where}: strings must not contain NUL characters`);
+    } else if (v !== null && typeof v === 'object') {
+      if (depth >= MAX_DEPTH) throw new ApiError('validation_failed', `Invalid ${where}: nested deeper than ${MAX_DEPTH} levels`);
+      for (const [k, child] of Object.entries(v)) {
+        if (k.includes('\u0000')) throw new ApiError('validation_failed', `Invalid ${where}: keys must not contain NUL characters`);
+        stack.push({ v: child, depth: depth + 1 });
+      }
+    }
+  }
+}
+
 /** Validates input with a zod schema; a failure is a 400 naming each bad field. */
 export function parseInput<S extends ZodType>(schema: S, value: unknown, where: 'body' | 'query'): z.infer<S> {
+  checkInputShape(value, where);
   const res = schema.safeParse(value);
   if (!res.success) {
     const details = res.error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message }));
@@ -74,6 +98,7 @@ export class Routes {
         if (spec.role !== 'public' && !hasRole(auth, spec.role)) {
           throw new ApiError('forbidden', `This action needs the ${spec.role} role; your key has ${auth.role}`);
         }
+        checkInputShape(req.params, 'path');
         const body = spec.body ? parseInput(spec.body, req.body, 'body') : undefined;
         const query = spec.query ? parseInput(spec.query, req.query ?? {}, 'query') : undefined;
         const result = await spec.handler({ req, reply, auth, body: body as never, query: query as never, params: req.params as Record<string, string> });

@@ -28,6 +28,11 @@ export interface Db {
   readonly flags: DialectFlags;
   /** For PostgreSQL: the pool config, so the event bus can open its own LISTEN connection. */
   readonly pgConfig?: pg.PoolConfig;
+  /**
+   * The raw SQLite handle, for the engine's hot path only (outcome-writer.ts: cached prepared
+   * statements); always used under Kysely's connection lock.
+   */
+  readonly sqlite?: SQLite.Database;
   /** The PostgreSQL schema named in the URL (`?schema=`), if any. */
   readonly schema?: string;
   close(): Promise<void>;
@@ -60,6 +65,7 @@ export function openDb(databaseUrl: string, options: { poolSize?: number } = {})
     const k = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
     return {
       k,
+      sqlite: database,
       flags: Object.freeze({ dialect: 'sqlite', skipLocked: false, listenNotify: false, greatest: 'MAX', ilike: 'like' }),
       close: () => k.destroy(),
     };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, addContacts, simulatorChannel, startHerald, type TestHerald } from '../helpers/harness.ts';
 
-interface Identity { channelId: string; providerUserId: string; optedOut: boolean; optedOutAt: number | null }
+interface Identity { channelId: string; providerUserId: string; optedOut: boolean; optedOutAt: string | null }
 interface Contact { id: string; name: string; tags: string[]; attributes: Record<string, unknown>; identities: Identity[] }
 
 const CSV = { 'content-type': 'text/csv' };
@@ -248,8 +248,8 @@ describe.each(DIALECTS)('contacts API on %s', (dialect) => {
       expect(res.status).toBe(200);
       expect(res.body.identities).toHaveLength(1);
       expect(res.body.identities[0]).toMatchObject({ channelId: ch, providerUserId: 'optout-1', optedOut: true });
-      expect(typeof res.body.identities[0].optedOutAt).toBe('number');
-      expect(res.body.identities[0].optedOutAt!).toBeGreaterThanOrEqual(before - 1000);
+      expect(typeof res.body.identities[0].optedOutAt).toBe('string');
+      expect(Date.parse(res.body.identities[0].optedOutAt!)).toBeGreaterThanOrEqual(before - 1000);
       expect((await get(id)).identities[0].optedOut).toBe(true);
       const back = await t.api<Contact>('PATCH', `/api/v1/contacts/${id}`, { identities: [{ channelId: ch, providerUserId: 'optout-1', optedOut: false }] });
       expect(back.body.identities[0]).toMatchObject({ optedOut: false, optedOutAt: null });

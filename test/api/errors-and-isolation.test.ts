@@ -393,10 +393,8 @@ describe.each(DIALECTS)('errors, OpenAPI and tenant isolation on %s', (dialect) 
       }
     });
 
-    // KNOWN BUG (reported, not fixed here): PostgreSQL rejects U+0000 in text ("invalid byte sequence
-    // for encoding UTF8: 0x00"), and Herald passes it through unvalidated, so these answer 500 there.
-    // On SQLite they work. When fixed, turn `it.fails` into `it`.
-    (dialect === 'postgres' ? it.fails : it)('a NUL character in a string or a cursor never gives a 5xx', async () => {
+    // PostgreSQL cannot store U+0000 in text; Herald refuses it up front (400) on both databases.
+    it('a NUL character in a string or a cursor never gives a 5xx', async () => {
       const calls: [string, string, unknown?][] = [
         ['POST', '/api/v1/contacts', { name: 'nul\u0000name', identities: [{ channelId: ch, providerUserId: 'nul-1' }] }],
         ['POST', '/api/v1/contacts', { name: 'ok', identities: [{ channelId: ch, providerUserId: 'nul\u0000id' }] }],
@@ -417,14 +415,17 @@ describe.each(DIALECTS)('errors, OpenAPI and tenant isolation on %s', (dialect) 
         if (res.status >= 500) bad.push(`${method} ${url} ${JSON.stringify(body) ?? ''} → ${res.status}`);
       }
       expect(bad).toEqual([]);
+      const nul = await t.api('POST', '/api/v1/contacts', { name: 'nul\u0000name' });
+      expect(nul.status).toBe(400);
+      expect(nul.body.error.message).toContain('NUL');
+      expect((await t.api('GET', '/api/v1/contacts?cursor=AAAA')).body.error.code).toBe('invalid_cursor');
     });
 
-    // KNOWN BUG (reported, not fixed here): channel settings are checked with
-    // JSON.stringify(settings).length (src/channels/channel-schemas.ts), which overflows the stack
-    // on a deeply nested settings object (a few thousand levels fit in the 1 MiB body limit): 500.
-    it.fails('deeply nested channel settings give a 4xx, not a 5xx', async () => {
+    // Deep nesting is refused before any schema walks it (a recursive walk would overflow the stack).
+    it('deeply nested channel settings give a 400, not a 5xx', async () => {
       const res = await t.api('POST', '/api/v1/channels', `{"name":"deep","provider":"simulator","settings":{"x":${nestedJson(5000)}}}`, undefined, JSON_HEADERS);
-      expect(res.status).toBeLessThan(500);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('validation_failed');
     });
   });
 });

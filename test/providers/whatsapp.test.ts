@@ -44,7 +44,7 @@ describe('whatsapp adapter: sending', () => {
 
   it.each([
     ['fail-1', 'invalid_recipient', '131026'],
-    ['block-1', 'recipient_blocked', '131049'],
+    ['block-1', 'content_rejected', '131049'],
     ['reject-1', 'content_rejected', '131047'],
     ['transient-1', 'transient', '131000'],
   ])('maps recipient %s to %s', async (user, errorClass, code) => {
@@ -99,7 +99,7 @@ describe('whatsapp adapter: sending', () => {
       [130429, 'rate_limited'], [131056, 'rate_limited'], [80007, 'rate_limited'],
       [131026, 'invalid_recipient'], [100, 'invalid_recipient'],
       [131047, 'content_rejected'], [368, 'content_rejected'], [130497, 'content_rejected'],
-      [131049, 'recipient_blocked'], [131000, 'transient'], [2, 'transient'], [999999, null],
+      [131049, 'content_rejected'], [131000, 'transient'], [2, 'transient'], [999999, null],
     ];
     for (const [code, expected] of table) expect([code, classifyWhatsAppError({ code })]).toEqual([code, expected]);
   });

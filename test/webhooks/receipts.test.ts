@@ -93,13 +93,13 @@ describe.each(DIALECTS)('delivery receipts on %s', (dialect) => {
       expect((await get()).stats).toEqual(c.stats);
     });
 
-    it('a blocked-class failure opts the identity out, like a send failure would', async () => {
+    it('a per-user marketing cap (131049) fails the recipient without opting the identity out', async () => {
       const r = recipients[1];
       const failed = waStatus(r.providerMessageId, r.providerUserId, 'failed', { code: 131049, title: 'Healthy ecosystem', details: 'This message was not delivered to maintain healthy ecosystem engagement.' });
       expect((await postWebhook('whatsapp', hook(), failed)).status).toBe(200);
-      expect(await recipient(r.id)).toMatchObject({ status: 'failed', errorClass: 'recipient_blocked', errorCode: '131049' });
+      expect(await recipient(r.id)).toMatchObject({ status: 'failed', errorClass: 'content_rejected', errorCode: '131049' });
       const contacts = (await env.t.api('GET', `/api/v1/contacts?channelId=${channels.whatsapp}&q=${encodeURIComponent(r.providerUserId)}`)).body.items;
-      expect(contacts[0].identities[0].optedOut).toBe(true);
+      expect(contacts[0].identities[0].optedOut).toBe(false);
       expect(consistent((await get()).stats)).toBe(true);
     });
 

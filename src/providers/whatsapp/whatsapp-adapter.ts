@@ -27,8 +27,9 @@ export function classifyWhatsAppError(e: Pick<GraphError, 'code'>): FailureClass
   if (code === 130429 || code === 131056 || code === 80007) return 'rate_limited';
   if (code === 131026 || code === 100) return 'invalid_recipient';
   if (code === 131047 || code === 368 || code === 130497) return 'content_rejected';
-  // Per-user marketing cap: the user will not get this campaign, like a block.
-  if (code === 131049) return 'recipient_blocked';
+  // Per-user marketing cap: this message will not reach the user, but later ones may, so the
+  // recipient fails without the permanent opt-out a block would bring.
+  if (code === 131049) return 'content_rejected';
   if (code === 131000 || code === 2) return 'transient';
   return null;
 }

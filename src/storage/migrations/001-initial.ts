@@ -142,6 +142,7 @@ export async function up(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promi
   await db.schema.createIndex('recipients_claim').on('campaign_recipients').columns(['campaign_id', 'status', 'next_attempt_at']).execute();
   await db.schema.createIndex('recipients_lease').on('campaign_recipients').columns(['lease_expires_at']).execute();
   await db.schema.createIndex('recipients_provider_message').on('campaign_recipients').columns(['provider_message_id']).execute();
+  await db.schema.createIndex('recipients_provider_user').on('campaign_recipients').columns(['provider_user_id']).execute();
 
   await db.schema
     .createTable('webhook_events')
