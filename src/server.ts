@@ -9,6 +9,7 @@ import { createEventBus } from './events/create-bus.ts';
 import { Engine, type EngineOptions } from './engine/engine.ts';
 import { registerLiveRoutes } from './http/routes/live-routes.ts';
 import { registerWebhookRoutes } from './http/routes/webhook-routes.ts';
+import { registerWebRoutes } from './http/routes/web-routes.ts';
 import { bootstrap } from './bootstrap.ts';
 import { Metrics } from './engine/metrics.ts';
 
@@ -54,6 +55,7 @@ export async function createHerald(config: Config, opts: HeraldOptions = {}): Pr
     ? await createApp(ctx, async (a, routes) => {
       await registerLiveRoutes(a, routes, ctx, metrics);
       await registerWebhookRoutes(a, routes, ctx);
+      await registerWebRoutes(a);
     })
     : null;
 

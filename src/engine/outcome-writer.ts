@@ -1,6 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import type SQLite from 'better-sqlite3';
 import type { Db } from '../storage/db.ts';
+import { withSqlite } from '../storage/sqlite-statements.ts';
 import type { Schema } from '../storage/schema.ts';
 import { finalStatus } from '../campaigns/lifecycle.ts';
 import { chunks } from '../contacts/contacts-store.ts';
@@ -59,8 +60,7 @@ export type LeaseGuard = { owner: string } | { expiredBefore: number };
  */
 export async function writeOutcomes(db: Db, results: RecipientResult[], guard: LeaseGuard): Promise<CampaignState[]> {
   if (results.length === 0) return [];
-  const raw = db.sqlite;
-  if (raw) return db.k.connection().execute(async () => raw.transaction(() => writeSqlite(raw, results, guard))());
+  if (db.sqlite) return withSqlite(db, (raw) => raw.transaction(() => writeSqlite(raw, results, guard))());
   return db.k.transaction().execute((tx) => writePostgres(tx, results, guard));
 }
 

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../storage/db.ts';
+import { statement, withSqlite } from '../storage/sqlite-statements.ts';
 
 /**
  * Channel pacing shared by every worker of every process: GCRA kept in one row per channel.
@@ -21,6 +22,10 @@ export interface SlotReservation {
 export async function reserveSlots(db: Db, channelId: string, ratePerSecond: number, count: number, now = Date.now()): Promise<SlotReservation> {
   const interval = 1000 / ratePerSecond;
   const span = interval * count;
+  if (db.sqlite) {
+    const row = await withSqlite(db, (raw) => statement(raw, SQLITE_RESERVE).get(now, span, channelId) as { tat: number } | undefined);
+    if (row) return { start: row.tat - span, interval, count, end: row.tat };
+  }
   const res = await sql<{ tat: number; blocked_until: number }>`
     update channel_pacing
        set tat = ${sql.raw(db.flags.greatest)}(tat, ${now}, blocked_until) + ${span}
@@ -34,6 +39,8 @@ export async function reserveSlots(db: Db, channelId: string, ratePerSecond: num
   row = { tat: Number(row.tat), blocked_until: Number(row.blocked_until) };
   return { start: row.tat - span, interval, count, end: row.tat };
 }
+
+const SQLITE_RESERVE = 'update channel_pacing set tat = max(tat, ?, blocked_until) + ? where channel_id = ? returning tat';
 
 /** Returns slots we did not use, if nobody reserved after us (otherwise they simply pass unused). */
 export async function releaseSlots(db: Db, channelId: string, r: SlotReservation, unused: number): Promise<void> {

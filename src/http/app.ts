@@ -1,12 +1,16 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { AppContext } from '../app-context.ts';
-import { authenticateApiKey, type AuthContext } from '../workspaces/workspaces-store.ts';
+import type { AuthContext } from '../workspaces/workspaces-store.ts';
+import { authenticateRequest } from './auth.ts';
 import { ApiError } from './errors.ts';
+import { InvalidCursorError } from '../util/ids.ts';
 import { Routes } from './route-kit.ts';
 import { buildOpenApi } from './openapi.ts';
 import { channelRoutes } from './routes/channel-routes.ts';
 import { contactRoutes } from './routes/contact-routes.ts';
 import { campaignRoutes } from './routes/campaign-routes.ts';
+import { accountRoutes, PUBLIC_ACCOUNT_PATHS } from './routes/account-routes.ts';
+import { composerRoutes } from './routes/composer-routes.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -15,22 +19,13 @@ declare module 'fastify' {
 }
 
 export const VERSION = '0.1.0';
-const PUBLIC = new Set(['/api/v1/health', '/api/v1/openapi.json']);
+const PUBLIC = new Set(['/api/v1/health', '/api/v1/openapi.json', ...PUBLIC_ACCOUNT_PATHS]);
 
-/** Reads `Authorization: Bearer <key>` (or `?token=` for WebSocket upgrades). */
-export function bearerToken(headers: Record<string, unknown>, query?: unknown): string | null {
-  const h = headers.authorization;
-  if (typeof h === 'string') {
-    const m = /^Bearer\s+(\S+)$/i.exec(h.trim());
-    if (m) return m[1];
-  }
-  const token = (query as { token?: unknown } | undefined)?.token;
-  return typeof token === 'string' && token !== '' ? token : null;
-}
+export { bearerToken } from './auth.ts';
 
 /**
  * The HTTP app, separate from listen() so tests drive it in process (`app.inject`). Request path:
- * onRequest (API key → workspace + role) → route (zod input) → domain service → storage.
+ * onRequest (API key or session cookie → workspace + role) → route (zod input) → domain service → storage.
  */
 export async function createApp(ctx: AppContext, extend?: (app: FastifyInstance, routes: Routes) => Promise<void> | void): Promise<FastifyInstance> {
   const app = Fastify({
@@ -48,18 +43,15 @@ export async function createApp(ctx: AppContext, extend?: (app: FastifyInstance,
   app.addHook('onRequest', async (req) => {
     const path = req.url.split('?')[0];
     if (!path.startsWith('/api/v1/') || PUBLIC.has(path)) return;
-    const token = bearerToken(req.headers, req.query);
-    const auth = token ? await authenticateApiKey(ctx.db, token) : null;
-    // A refused WebSocket upgrade is answered inside the socket (close code 4401): an HTTP error
-    // on an upgrade request would leave the raw socket open.
-    if (!auth && path === '/api/v1/ws') return;
-    if (!token) throw new ApiError('unauthorized', 'Missing API key: send Authorization: Bearer <key>');
-    if (!auth) throw new ApiError('unauthorized', 'Invalid or revoked API key');
+    // An API key or a session cookie (http/auth.ts); null only for a refused WebSocket upgrade.
+    const auth = await authenticateRequest(ctx, req, path);
+    if (!auth) return;
     req.auth = auth;
   });
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     if (err instanceof ApiError) return reply.code(err.status).send(err.toBody());
+    if (err instanceof InvalidCursorError) return reply.code(400).send(new ApiError('invalid_cursor', 'cursor is not valid; pass the nextCursor of a previous page').toBody());
     const status = (err as FastifyError).statusCode ?? 500;
     const code = (err as FastifyError).code;
     if (status === 413 || code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send(new ApiError('payload_too_large', 'Request body is too large').toBody());
@@ -90,6 +82,8 @@ export async function createApp(ctx: AppContext, extend?: (app: FastifyInstance,
   channelRoutes(routes, ctx);
   contactRoutes(routes, ctx);
   campaignRoutes(routes, ctx);
+  accountRoutes(routes, ctx);
+  composerRoutes(routes, ctx);
   if (extend) await extend(app, routes);
   let doc: unknown = null;
   routes.add({

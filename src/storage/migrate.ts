@@ -1,11 +1,13 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Db } from './db.ts';
 import * as m001 from './migrations/001-initial.ts';
+import * as m002 from './migrations/002-users.ts';
 
 /** Versioned migrations, applied in name order; Kysely's migrator records and locks them. */
 function provider(db: Db): MigrationProvider {
   const all: Record<string, Migration> = {
     '001-initial': { up: (k) => m001.up(k, db.flags.dialect) },
+    '002-users': { up: (k) => m002.up(k) },
   };
   return { getMigrations: async () => all };
 }

@@ -133,6 +133,29 @@ export interface WebhookEventTable {
   received_at: number;
 }
 
+export interface UserTable {
+  id: string;
+  workspace_id: string;
+  email: string;
+  name: string;
+  /** `scrypt$N$r$p$salt$hash` (accounts/passwords.ts). */
+  password_hash: string;
+  role: string;
+  /** 1 while the user signs in with a generated one-time password. */
+  must_change_password: number;
+  created_at: number;
+  last_login_at: number | null;
+  disabled_at: number | null;
+}
+
+export interface SessionTable {
+  /** SHA-256 (hex) of the cookie's token. */
+  id: string;
+  user_id: string;
+  expires_at: number;
+  created_at: number;
+}
+
 export interface Schema {
   workspaces: WorkspaceTable;
   api_keys: ApiKeyTable;
@@ -144,4 +167,6 @@ export interface Schema {
   campaigns: CampaignTable;
   campaign_recipients: RecipientTable;
   webhook_events: WebhookEventTable;
+  users: UserTable;
+  sessions: SessionTable;
 }

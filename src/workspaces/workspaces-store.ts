@@ -15,7 +15,10 @@ export interface Workspace {
 export interface AuthContext {
   workspaceId: string;
   role: Role;
+  /** The API key's id; `session:<userId>` for a signed-in user of the web app. */
   keyId: string;
+  /** Set when a session cookie (a person), not an API key, authenticated the request. */
+  userId?: string;
 }
 
 export const DEFAULT_WORKSPACE = 'default';
