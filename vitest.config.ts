@@ -8,5 +8,7 @@ export default defineConfig({
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,
+    // Browser and engine assertions poll; under a loaded CI machine one second is too short.
+    expect: { poll: { timeout: 15_000, interval: 50 } },
   },
 });

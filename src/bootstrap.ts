@@ -23,6 +23,6 @@ export async function bootstrap(db: Db, config: Config, log: Logger): Promise<{ 
   const { key } = await createApiKey(db, ws.id, { role: 'admin', name: 'initial admin key' });
   const file = path.join(config.dataDir, 'initial-admin-key');
   writeFileSync(file, key + '\n', { mode: 0o600 });
-  process.stdout.write(`\n  Herald created the default workspace and an admin API key (shown once, also in ${file}):\n\n    ${key}\n\n`);
+  process.stdout.write(`\n  Herald created the default workspace and an admin API key (shown once, also in ${file}):\n\n    ${key}\n\n  Open ${config.publicUrl} in a browser to create the first admin account.\n\n`);
   return { initialKey: key };
 }

@@ -96,7 +96,7 @@ export class Routes {
       handler: async (req, reply) => {
         const auth = req.auth as AuthContext;
         if (spec.role !== 'public' && !hasRole(auth, spec.role)) {
-          throw new ApiError('forbidden', `This action needs the ${spec.role} role; your key has ${auth.role}`);
+          throw new ApiError('forbidden', `This action needs the ${spec.role} role; you have ${auth.role}`);
         }
         checkInputShape(req.params, 'path');
         const body = spec.body ? parseInput(spec.body, req.body, 'body') : undefined;
