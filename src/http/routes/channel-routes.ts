@@ -25,14 +25,20 @@ function adapterFor(provider: string) {
   return getAdapter(provider);
 }
 
+/** The provider's adapter, after checking the credentials carry every field it needs. */
+function checkedAdapter(provider: string, credentials: Record<string, unknown> | undefined) {
+  const adapter = adapterFor(provider);
+  const missing = credentials ? adapter.validateCredentials(credentials) : [];
+  if (missing.length) throw new ApiError('validation_failed', `Credentials incomplete for ${provider}: ${missing.join('; ')}`, missing);
+  return adapter;
+}
+
 export function channelRoutes(r: Routes, ctx: AppContext): void {
   r.add({
     method: 'POST', url: '/api/v1/channels', tag: 'channels', role: 'admin', summary: 'Connect a channel', body: channelCreate,
     success: { status: 201, description: 'The channel (credentials are never returned)' },
     handler: async ({ auth, body }) => {
-      const adapter = adapterFor(body.provider);
-      const missing = adapter.validateCredentials(body.credentials);
-      if (missing.length) throw new ApiError('validation_failed', `Credentials incomplete for ${body.provider}: ${missing.join('; ')}`, missing);
+      const adapter = checkedAdapter(body.provider, body.credentials);
       const channel = await insertChannel(ctx.db, ctx.config.secretKey, auth.workspaceId, {
         name: body.name, provider: body.provider, credentials: body.credentials,
         rateLimitPerSecond: body.rateLimitPerSecond ?? adapter.defaultRatePerSecond, settings: body.settings,
@@ -60,10 +66,7 @@ export function channelRoutes(r: Routes, ctx: AppContext): void {
     handler: async ({ auth, params, body }) => {
       const c = await getChannel(ctx.db, auth.workspaceId, params.id);
       if (!c) throw notFound('Channel');
-      if (body.credentials) {
-        const missing = adapterFor(c.provider).validateCredentials(body.credentials);
-        if (missing.length) throw new ApiError('validation_failed', `Credentials incomplete for ${c.provider}: ${missing.join('; ')}`, missing);
-      }
+      checkedAdapter(c.provider, body.credentials);
       const updated = await updateChannel(ctx.db, ctx.config.secretKey, auth.workspaceId, params.id, body);
       if (!updated) throw notFound('Channel');
       return channelView(ctx, updated);
