@@ -2,7 +2,7 @@ import { sql, type Transaction } from 'kysely';
 import type SQLite from 'better-sqlite3';
 import type { Db } from '../storage/db.ts';
 import { withSqlite } from '../storage/sqlite-statements.ts';
-import type { Schema } from '../storage/schema.ts';
+import type { CampaignTable, Schema } from '../storage/schema.ts';
 import { finalStatus } from '../campaigns/lifecycle.ts';
 import { chunks } from '../contacts/contacts-store.ts';
 
@@ -90,20 +90,9 @@ function tally(rs: RecipientResult[]): Tally {
   return t;
 }
 
-interface CampaignRow {
-  workspace_id: string;
-  status: string;
-  total: number;
-  sent: number;
-  failed: number;
-  skipped: number;
-  delivered: number;
-  read: number;
-  pause_reason: string | null;
-  consecutive_failures: number;
-  audience_fixed: number;
-  auto_pause_threshold: number;
-}
+/** The campaign columns a write decides on, and the workspace's auto-pause threshold. */
+type CampaignRow = Pick<CampaignTable, 'workspace_id' | 'status' | 'total' | 'sent' | 'failed' | 'skipped' | 'delivered' | 'read'
+  | 'pause_reason' | 'consecutive_failures' | 'audience_fixed'> & { auto_pause_threshold: number };
 
 type Decision = { pause: string } | { complete: 'sent' | 'failed' | 'partial' } | null;
 
