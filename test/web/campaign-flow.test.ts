@@ -237,7 +237,9 @@ describe('web app: campaign flow in Chromium', { timeout: 60_000 }, () => {
     expect(await sale.locator('[data-field=sent]').textContent()).toBe(String(AUDIENCE - FAILING));
     expect(await sale.locator('[data-field=failed]').textContent()).toBe(String(FAILING));
     expect(await sale.textContent()).toContain('Completed');
-    // The retry campaign may still be finishing on a loaded machine: its row must turn Failed live.
+    // The retry campaign may still be finishing on a loaded machine: first the engine must end it,
+    // then its row must show it (live event, or the state sent on subscription).
+    await expect.poll(async () => (await api('GET', `/api/v1/campaigns/${retry.id}`)).body.status).toBe('failed');
     await expect.poll(() => page.locator(`tr[data-campaign-id="${retry.id}"] [data-field=status]`).textContent()).toBe('Failed');
     expect(await page.locator('tr', { hasText: 'Black Friday teaser' }).textContent()).toContain('Scheduled for');
     await page.getByRole('link', { name: 'Partial', exact: true }).click();

@@ -2,7 +2,7 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { AppContext } from '../../app-context.ts';
-import { getCampaign } from '../../campaigns/campaigns-store.ts';
+import { getCampaign, toCampaign } from '../../campaigns/campaigns-store.ts';
 import { stateEvent } from '../../campaigns/campaign-view.ts';
 import type { ProgressEvent } from '../../events/types.ts';
 import type { Metrics } from '../../engine/metrics.ts';
@@ -66,11 +66,13 @@ export async function registerLiveRoutes(app: FastifyInstance, routes: Routes, c
         }
         if (!subs.has('*')) subs.set('*', ctx.bus.subscribe(auth.workspaceId, '*', (e) => send(toWire(e))));
         send(JSON.stringify({ type: 'subscribed', campaignId: '*' }));
-        const active = await ctx.db.k.selectFrom('campaigns').select('id').where('workspace_id', '=', auth.workspaceId).where('status', 'in', ['scheduled', 'sending', 'paused']).limit(200).execute();
-        for (const a of active) {
-          const c = await getCampaign(ctx.db, auth.workspaceId, a.id);
-          if (c) send(toWire(stateEvent(c)));
-        }
+        // Current state of the active campaigns, and of those that changed in the last minute: a
+        // client that loaded its list just before subscribing would otherwise miss a campaign
+        // that finished in between.
+        const rows = await ctx.db.k.selectFrom('campaigns').selectAll().where('workspace_id', '=', auth.workspaceId)
+          .where((eb) => eb.or([eb('status', 'in', ['scheduled', 'sending', 'paused']), eb('updated_at', '>', Date.now() - 60_000)]))
+          .orderBy('id', 'desc').limit(200).execute();
+        for (const row of rows) send(toWire(stateEvent(toCampaign(row))));
       })().catch((err) => ctx.log.error({ err }, 'websocket message failed'));
     });
     socket.on('close', () => {
