@@ -56,7 +56,3 @@ export async function blockChannel(db: Db, channelId: string, until: number): Pr
      where channel_id = ${channelId}`.execute(db.k);
 }
 
-export async function channelBlockedUntil(db: Db, channelId: string): Promise<number> {
-  const row = await db.k.selectFrom('channel_pacing').select('blocked_until').where('channel_id', '=', channelId).executeTakeFirst();
-  return row ? Number(row.blocked_until) : 0;
-}

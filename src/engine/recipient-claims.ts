@@ -74,14 +74,3 @@ export async function releaseUnstarted(db: Db, workerId: string, ids: number[]):
     .execute();
 }
 
-/** Earliest time a pending recipient of the campaign becomes due (for idle waits). */
-export async function nextDueAt(db: Db, campaignId: string): Promise<number | null> {
-  const row = await db.k
-    .selectFrom('campaign_recipients')
-    .select((eb) => eb.fn.min('next_attempt_at').as('t'))
-    .where('campaign_id', '=', campaignId)
-    .where('status', '=', 'pending')
-    .where('lease_owner', 'is', null)
-    .executeTakeFirst();
-  return row?.t === null || row?.t === undefined ? null : Number(row.t);
-}

@@ -11,6 +11,7 @@ import { contactRoutes } from './routes/contact-routes.ts';
 import { campaignRoutes } from './routes/campaign-routes.ts';
 import { accountRoutes, PUBLIC_ACCOUNT_PATHS } from './routes/account-routes.ts';
 import { composerRoutes } from './routes/composer-routes.ts';
+import { workspaceRoutes } from './routes/workspace-routes.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -84,6 +85,7 @@ export async function createApp(ctx: AppContext, extend?: (app: FastifyInstance,
   campaignRoutes(routes, ctx);
   accountRoutes(routes, ctx);
   composerRoutes(routes, ctx);
+  workspaceRoutes(routes, ctx);
   if (extend) await extend(app, routes);
   let doc: unknown = null;
   routes.add({

@@ -39,6 +39,24 @@ describe.each(DIALECTS)('delivery engine outcomes on %s', (dialect) => {
     expect(done).toMatchObject({ status: 'partial', stats: { total: 12, sent: 2, failed: 10, skipped: 0, pending: 0 } });
   });
 
+  it('takes the auto-pause threshold from the workspace setting', async () => {
+    expect((await t.api('GET', '/api/v1/workspace')).body.autoPauseThreshold).toBe(5);
+    const viewer = await t.keyFor('default', 'viewer');
+    expect((await t.api('PATCH', '/api/v1/workspace', { autoPauseThreshold: 2 }, viewer)).status).toBe(403);
+    expect((await t.api('PATCH', '/api/v1/workspace', { autoPauseThreshold: 0 })).status).toBe(400);
+    expect((await t.api('PATCH', '/api/v1/workspace', { autoPauseThreshold: 2 })).body.autoPauseThreshold).toBe(2);
+    try {
+      const ch = await simulatorChannel(t, { concurrency: 1 }, 1000);
+      const id = await campaignFor(ch, ['fail-t1', 'fail-t2', 'fail-t3', 'ok-t4'], 'threshold');
+      await t.api('POST', `/api/v1/campaigns/${id}/send`);
+      const paused = await until(id, (c) => c.status === 'paused', 'auto-pause at 2');
+      expect(paused.stats).toMatchObject({ failed: 2, sent: 0, pending: 2 });
+      expect(paused.pauseReason).toContain('2 consecutive failures');
+    } finally {
+      await t.api('PATCH', '/api/v1/workspace', { autoPauseThreshold: 5 });
+    }
+  });
+
   it('pauses at once on channel_auth, flags the channel, and resumes after the credentials are fixed', async () => {
     const ch = await simulatorChannel(t, { authExpired: true }, 1000);
     const id = await campaignFor(ch, ['c1', 'c2', 'c3'], 'auth');
