@@ -10,27 +10,49 @@ import { DEFAULT_WORKSPACE, ensureWorkspace } from '../src/workspaces/workspaces
 import { insertChannel } from '../src/channels/channels-store.ts';
 import type { ProviderName } from '../src/providers/types.ts';
 
+export interface MockDump {
+  received: { recipient: string; at: number; retryKey?: string }[];
+  requests: number;
+  /** 429-style answers: for going over the mock's rateLimitPerSecond (pacing bug) and injected bursts. */
+  rateLimited: { overLimit: number; burst: number };
+}
+
 export interface MockHandle {
   url: string;
   credentials: Record<string, string>;
   stats(withTimes?: boolean): Promise<{ received: number; unique: number; requests: number; first: number | null; last: number | null; times?: number[] }>;
+  dump(): Promise<MockDump>;
+  configure(options: Record<string, unknown>): Promise<void>;
   reset(): Promise<void>;
   close(): void;
 }
 
-/** A mock provider in a child process. */
-export function startMock(provider: string, options: Record<string, unknown> = {}): Promise<MockHandle> {
-  const child: ChildProcess = fork(path.join(import.meta.dirname, 'mock-process.ts'), [provider, JSON.stringify(options)], { execArgv: ['--import', 'tsx'] });
-  const ask = <T>(msg: unknown): Promise<T> => new Promise((resolve) => { child.once('message', (m) => resolve(m as T)); child.send(msg as never); });
+/** `count` mock provider servers in one child process (one per channel in multi-channel runs). */
+export function startMocks(provider: string, options: Record<string, unknown> = {}, count = 1): Promise<MockHandle[]> {
+  const child: ChildProcess = fork(path.join(import.meta.dirname, 'mock-process.ts'), [provider, JSON.stringify(options), String(count)], { execArgv: ['--import', 'tsx'] });
+  // One question at a time: answers come back in order on the one IPC channel.
+  let queue: Promise<unknown> = Promise.resolve();
+  const ask = <T>(msg: object): Promise<T> => {
+    const next = queue.then(() => new Promise<T>((resolve) => { child.once('message', (m) => resolve(m as T)); child.send(msg as never); }));
+    queue = next.catch(() => undefined);
+    return next;
+  };
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('message', (m: any) => resolve({
-      url: m.url, credentials: m.credentials,
-      stats: (withTimes = false) => ask({ cmd: 'stats', options: { withTimes } }),
-      reset: () => ask({ cmd: 'reset' }),
-      close: () => child.disconnect(),
-    }));
+    child.once('message', (m: any) => resolve((m.urls as string[]).map((url, index) => ({
+      url, credentials: m.credentials,
+      stats: (withTimes = false) => ask({ cmd: 'stats', index, options: { withTimes } }),
+      dump: () => ask<MockDump>({ cmd: 'dump', index }),
+      configure: (o: Record<string, unknown>) => ask({ cmd: 'configure', index, options: o }).then(() => undefined),
+      reset: () => ask({ cmd: 'reset', index }).then(() => undefined),
+      close: () => { if (child.connected) child.disconnect(); },
+    }))));
   });
+}
+
+/** A mock provider in a child process. */
+export async function startMock(provider: string, options: Record<string, unknown> = {}): Promise<MockHandle> {
+  return (await startMocks(provider, options, 1))[0];
 }
 
 export interface BenchHerald {

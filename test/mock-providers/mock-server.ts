@@ -31,6 +31,18 @@ export interface MockOptions {
   timeoutRate?: number;
   /** Probability (0..1) of a 5xx answer. */
   errorRate?: number;
+  /** Probability (0..1) that a request is answered only after `slowMs` more (default 2,000 ms). */
+  slowRate?: number;
+  slowMs?: number;
+  /**
+   * Probability (0..1) that a send is accepted and recorded but the answer never comes (the
+   * connection stays open until the client gives up): the case where a retry can double-send.
+   */
+  lostAnswerRate?: number;
+  /** 429 bursts: during the first `burstMs` of every `periodMs`, every POST is rate limited. */
+  throttleBursts?: { periodMs: number; burstMs: number };
+  /** Rate-limit answers carry no hint of when to retry (no Retry-After, no retry_after). */
+  omitRetryAfter?: boolean;
   /** Credentials the mock accepts; defaults to MOCK_CREDENTIALS[provider]. */
   credentials?: Record<string, string>;
   /** WhatsApp/Messenger: where to post signed `delivered` status webhooks for accepted messages. */
@@ -105,6 +117,8 @@ export interface MockProvider {
   webhookErrors: Error[];
   /** Every request seen, answered or not. */
   readonly requestCount: number;
+  /** 429-style answers for going over `rateLimitPerSecond` (a client pacing bug), and for bursts. */
+  readonly rateLimitedCount: { overLimit: number; burst: number };
   /** A channel pointing at this mock, for adapter calls. */
   channel(settings?: Record<string, unknown>): ChannelRuntime;
   /** Changes options on the running server. */
@@ -159,6 +173,10 @@ export async function startMockServer(def: MockDefinition, credentials: Record<s
   const webhookErrors: Error[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let requestCount = 0;
+  /** Rate-limit answers given because a client went over `rateLimitPerSecond` (not bursts). */
+  let overLimitCount = 0;
+  let burstCount = 0;
+  const startedAt = Date.now();
   let window = { second: 0, count: 0 };
   let closing = false;
 
@@ -201,11 +219,28 @@ export async function startMockServer(def: MockDefinition, credentials: Record<s
     return window.count > limit ? Math.max(1, Math.ceil(((second + 1) * 1000 - now) / 1000)) : null;
   }
 
+  /** Seconds left in the current 429 burst, or null outside bursts. */
+  function inBurst(): number | null {
+    const b = options.throttleBursts;
+    if (!b || b.periodMs <= 0) return null;
+    const into = (Date.now() - startedAt) % b.periodMs;
+    return into < b.burstMs ? Math.max(1, Math.ceil((b.burstMs - into) / 1000)) : null;
+  }
+
+  function rateLimitedReply(seconds: number): MockReply {
+    const reply = def.rateLimited(seconds);
+    if (!options.omitRetryAfter) return reply;
+    const headers = Object.fromEntries(Object.entries(reply.headers ?? {}).filter(([k]) => k.toLowerCase() !== 'retry-after'));
+    const body = reply.body && typeof reply.body === 'object' && 'parameters' in reply.body ? { ...reply.body, parameters: undefined } : reply.body;
+    return { ...reply, headers, body };
+  }
+
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     requestCount++;
     const mreq = toMockRequest(req, await readBody(req));
     const random = options.random ?? Math.random;
     if (options.latencyMs) await wait(options.latencyMs);
+    if (options.slowRate && random() < options.slowRate) await wait(options.slowMs ?? 2000);
     if (closing) return void res.destroy();
     // Never answered: the socket stays open until the client gives up or close() runs.
     if (options.timeoutRate && random() < options.timeoutRate) return;
@@ -213,14 +248,25 @@ export async function startMockServer(def: MockDefinition, credentials: Record<s
     if (!def.authorize(mreq, ctx)) return send(res, def.authError(false));
     if (mreq.method === 'POST') {
       const retryAfter = overLimit();
-      if (retryAfter !== null) return send(res, def.rateLimited(retryAfter));
+      if (retryAfter !== null) {
+        overLimitCount++;
+        return send(res, rateLimitedReply(retryAfter));
+      }
+      const burst = inBurst();
+      if (burst !== null) {
+        burstCount++;
+        return send(res, rateLimitedReply(burst));
+      }
     }
     if (options.failNext && options.failNext > 0) {
       options.failNext--;
       return send(res, def.serverError());
     }
     if (options.errorRate && random() < options.errorRate) return send(res, def.serverError());
-    send(res, def.handle(mreq, ctx));
+    const reply = def.handle(mreq, ctx);
+    // Accepted (and recorded) but the answer is lost on the way back.
+    if (mreq.method === 'POST' && reply.status < 300 && options.lostAnswerRate && random() < options.lostAnswerRate) return;
+    send(res, reply);
   }
 
   const server: Server = createServer((req, res) => {
@@ -247,6 +293,9 @@ export async function startMockServer(def: MockDefinition, credentials: Record<s
     get requestCount() {
       return requestCount;
     },
+    get rateLimitedCount() {
+      return { overLimit: overLimitCount, burst: burstCount };
+    },
     channel(settings = {}) {
       return { id: `mock-${def.provider}-${randomUUID()}`, provider: def.provider, credentials: { ...credentials }, settings: { apiBaseUrl: url, ...settings } };
     },
@@ -257,6 +306,8 @@ export async function startMockServer(def: MockDefinition, credentials: Record<s
       received.length = 0;
       webhookErrors.length = 0;
       requestCount = 0;
+      overLimitCount = 0;
+      burstCount = 0;
       window = { second: 0, count: 0 };
       def.reset?.();
     },
