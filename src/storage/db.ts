@@ -78,8 +78,14 @@ export function openDb(databaseUrl: string, options: { poolSize?: number } = {})
         oid === int8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
-  // A dropped idle connection (server restart) must not crash the process: the pool replaces it.
+  // A dropped connection (server restart, network) must not crash the process. The pool's own
+  // 'error' covers idle clients; a client checked out when its socket dies emits 'error' on
+  // itself (as well as failing its query), so every client gets a listener when it connects.
+  // The failed query rejects and the caller retries; the pool discards the broken client.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   const k = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   const schema = new URL(databaseUrl).searchParams.get('schema') ?? undefined;
   return {
