@@ -50,6 +50,8 @@ export class ChannelSender {
   private inFlight = 0;
   private rotation = 0;
   private readonly notStarted = new Map<number, NodeJS.Timeout>();
+  /** Per campaign: when the latest-started send that succeeded was started (performance.now()). */
+  private readonly lastOkStart = new Map<string, number>();
   private starts = new Float64Array(0);
   private startIdx = 0;
   private waker: (() => void) | null = null;
@@ -236,8 +238,15 @@ export class ChannelSender {
       this.engine.metrics.observeSend(runtime.provider, this.channelId, outcome, (performance.now() - started) / 1000);
       const verdict = classify(r, outcome, adapter.supportsIdempotencyKey, this.engine.options.retry);
       const res = verdict.result;
-      if (res.kind === 'sent') campaign.consecutive = 0;
-      else if (res.kind === 'failed') {
+      if (res.kind === 'sent') {
+        campaign.consecutive = 0;
+        this.lastOkStart.set(campaign.id, Math.max(this.lastOkStart.get(campaign.id) ?? 0, started));
+      } else if (res.kind === 'failed' && started < (this.lastOkStart.get(campaign.id) ?? 0)) {
+        // "Consecutive" is in send order: a send started after this one has already succeeded,
+        // so this failure (a slow timeout landing late, typically while in-flight calls drain at
+        // a pause or the end) is not part of a run of failures and says nothing about the channel.
+        res.countsTowardPause = false;
+      } else if (res.kind === 'failed') {
         campaign.consecutive++;
         if (campaign.consecutive >= campaign.threshold && !campaign.halted) {
           // Recipients whose slot has not come yet see `halted` and are given back unsent.

@@ -39,6 +39,23 @@ describe.each(DIALECTS)('delivery engine outcomes on %s', (dialect) => {
     expect(done).toMatchObject({ status: 'partial', stats: { total: 12, sent: 2, failed: 10, skipped: 0, pending: 0 } });
   });
 
+  it('counts consecutive failures in send order: slow failures landing after later sends succeeded do not pause', async () => {
+    // Found by the provider-fault run: timeouts answer last, so when in-flight calls drain (at the
+    // end, or while a 429 holds the channel) several land in a row and tripped the auto-pause.
+    const ch = await simulatorChannel(t, { concurrency: 32, slowMs: 600 }, 1000);
+    const users = [...Array.from({ length: 3 }, (_, i) => `ok-s${i}`), ...Array.from({ length: 6 }, (_, i) => `slow-fail-s${i}`), ...Array.from({ length: 8 }, (_, i) => `ok-t${i}`)];
+    const id = await campaignFor(ch, users, 'slowfail');
+    await t.api('POST', `/api/v1/campaigns/${id}/send`);
+    const done = await until(id, (c) => FINAL.includes(c.status) || c.status === 'paused', 'completion');
+    expect(done).toMatchObject({ status: 'partial', pauseReason: null, stats: { total: 17, sent: 11, failed: 6, pending: 0 } });
+    // Slow failures with no later success are a run, and pause.
+    const ch2 = await simulatorChannel(t, { concurrency: 32, slowMs: 300 }, 1000);
+    const id2 = await campaignFor(ch2, Array.from({ length: 6 }, (_, i) => `slow-fail-u${i}`), 'slowfail-run');
+    await t.api('POST', `/api/v1/campaigns/${id2}/send`);
+    const paused = await until(id2, (c) => c.status === 'paused', 'auto-pause');
+    expect(paused.pauseReason).toContain('5 consecutive failures');
+  });
+
   it('takes the auto-pause threshold from the workspace setting', async () => {
     expect((await t.api('GET', '/api/v1/workspace')).body.autoPauseThreshold).toBe(5);
     const viewer = await t.keyFor('default', 'viewer');

@@ -13,6 +13,7 @@ import { validateCommonMessage } from '../message-limits.ts';
  * | `reject-`   | content_rejected (code SIM_CONTENT) |
  * | `flaky-`    | transient on the first call for that user, then accepted |
  * | `throttle-` | rate_limited with retry-after 200 ms on the first call, then accepted |
+ * | `slow-`     | answers after `slowMs` (default 1,000 ms), then by the rest of the ID (`slow-fail-1`) |
  *
  * Settings: `latencyMs` (each call waits this long), `failureRate` (0..1, random transient
  * failures), `authExpired: true` (every call fails as channel_auth), `rateLimitPerSecond`
@@ -61,9 +62,11 @@ export const simulatorAdapter: ProviderAdapter = {
   },
 
   async send(req: SendRequest): Promise<SendOutcome> {
-    const { channel, providerUserId } = req;
-    const latency = num(channel.settings.latencyMs, 0);
+    const { channel } = req;
+    let { providerUserId } = req;
+    const latency = num(channel.settings.latencyMs, 0) + (providerUserId.startsWith('slow-') ? num(channel.settings.slowMs, 1000) : 0);
     if (latency > 0) await sleep(latency, undefined, { signal: req.signal }).catch(() => undefined);
+    if (providerUserId.startsWith('slow-')) providerUserId = providerUserId.slice('slow-'.length);
     if (req.signal?.aborted) return { ok: false, errorClass: 'transient', code: 'SIM_TIMEOUT', message: 'Simulator call timed out' };
     if (channel.settings.authExpired === true) {
       return { ok: false, errorClass: 'channel_auth', code: 'SIM_AUTH', message: 'Simulator: channel access token expired' };
