@@ -66,6 +66,9 @@ interface Run {
   eventLoop: { p50: number; p99: number; max: number; mean: number };
   heraldCpuPct: number;
   collected: Collected | null;
+  /** ms per published event spent in the bus fan-out */
+  fanout: number[];
+  fanoutPctOfSend: number;
 }
 
 async function run(clients: number, index: number): Promise<Run> {
@@ -93,6 +96,15 @@ async function run(clients: number, index: number): Promise<Run> {
     process.stderr.write(`# run ${index}: ${clients} clients subscribed in ${r.ms} ms\n`);
   }
   await new Promise((r) => setTimeout(r, 500)); // let the connection burst settle
+  // Time spent in the bus fan-out (synchronous: every subscriber's socket write happens inside).
+  const fanout: number[] = [];
+  const bus = ctx.bus;
+  const publish = bus.publish.bind(bus);
+  bus.publish = (e) => {
+    const t = performance.now();
+    publish(e);
+    fanout.push(performance.now() - t);
+  };
   const eld = eventLoopDelay();
   const cpu = cpuMeter();
   await sendCampaign(ctx, b.workspaceId, c.id);
@@ -103,14 +115,20 @@ async function run(clients: number, index: number): Promise<Run> {
   const stats = await mock?.stats();
   await close();
   const seconds = (done.completedAt - done.startedAt) / 1000;
-  const r: Run = { clients, perSec: Math.round(done.total / seconds), seconds, status: done.status, sent: done.sent, mockUnique: stats?.unique ?? null, eventLoop, heraldCpuPct, collected };
+  const fanoutMs = fanout.reduce((a, x) => a + x, 0);
+  const r: Run = { clients, perSec: Math.round(done.total / seconds), seconds, status: done.status, sent: done.sent, mockUnique: stats?.unique ?? null, eventLoop, heraldCpuPct, collected, fanout, fanoutPctOfSend: (fanoutMs / 1000 / seconds) * 100 };
   const ev = collected ? percentiles(collected.delays, [50, 99, 100]) : null;
   report('live-clients-run', {
     run: index, clients, recipients: N, perSec: r.perSec, seconds: Number(seconds.toFixed(2)), status: r.status, sent: r.sent, mockUnique: r.mockUnique,
     eventLoopDelayMs: eventLoop, heraldCpuPct,
+    published: fanout.length, fanoutMsPerEvent: round(percentiles(fanout, [50, 99, 100])), fanoutPctOfSend: Number(r.fanoutPctOfSend.toFixed(1)),
     ...(collected ? { delayMs: ev, events: collected.delays.length, withFinal: collected.withFinal, clientsCpuPct: collected.cpuPct } : {}),
   });
   return r;
+}
+
+function round(o: Record<string, number | null>): Record<string, number | null> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v === null ? null : Number(v.toFixed(2))]));
 }
 
 const order: number[] = [];
@@ -136,6 +154,10 @@ report('live-clients', {
   eventsPerClient: percentiles(perClient, [0, 50, 100]),
   clientsWithFinal: all.reduce((n, c) => n + c.withFinal, 0), clientRuns: all.reduce((n, c) => n + c.clients, 0),
   spreadMs: percentiles(all.flatMap((c) => c.spreads), [50, 99, 100]),
+  fanoutMsPerEventWith: round(percentiles(withClients.flatMap((r) => r.fanout), [50, 99, 100])),
+  fanoutPctOfSendWith: Number(mean(withClients.map((r) => r.fanoutPctOfSend)).toFixed(1)),
+  heraldCpuPctWith: Math.round(mean(withClients.map((r) => r.heraldCpuPct))), heraldCpuPctWithout: Math.round(mean(without.map((r) => r.heraldCpuPct))),
+  clientsCpuPct: Math.round(mean(all.map((c) => c.cpuPct))),
   clientErrors: all.reduce((n, c) => n + c.errors, 0),
   eventLoopDelayMsWith: { p99: Math.max(...withClients.map((r) => r.eventLoop.p99)), max: Math.max(...withClients.map((r) => r.eventLoop.max)) },
   eventLoopDelayMsWithout: { p99: Math.max(...without.map((r) => r.eventLoop.p99)), max: Math.max(...without.map((r) => r.eventLoop.max)) },
