@@ -32,6 +32,11 @@ export function timeBound(name: string, ms: number): void {
   }, ms);
   t.unref();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void runCleanups().finally(() => process.exit(130)));
+  // A failed step (also a rejected top-level await) still removes temp dirs, schemas and children.
+  process.once('uncaughtException', (err) => {
+    process.stderr.write(`${name} failed: ${err.stack ?? err.message}\n`);
+    void runCleanups().finally(() => process.exit(1));
+  });
 }
 
 /** Cleans up, then exits with `code`. */
