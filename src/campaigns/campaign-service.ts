@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { setImmediate as turn } from 'node:timers/promises';
 import type { AppContext } from '../app-context.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 import { getChannel } from '../channels/channels-store.ts';
@@ -111,7 +112,8 @@ export async function sendCampaign(ctx: AppContext, workspaceId: string, id: str
   });
   if (!started) return conflict(ctx, workspaceId, id, 'send');
   const deadline = Date.now() + INLINE_FIX_BUDGET_MS;
-  while (Date.now() < deadline && !(await fixAudienceBatch(ctx.db, started))) { /* next slice */ }
+  // A turn of the event loop between slices, so other requests are answered meanwhile.
+  while (Date.now() < deadline && !(await fixAudienceBatch(ctx.db, started))) await turn();
   ctx.wake();
   return publish(ctx, await getCampaign(ctx.db, workspaceId, id));
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises';
 import { loadChannelRuntime, setChannelStatus } from '../channels/channels-store.ts';
 import { getAdapter } from '../providers/registry.ts';
 import type { ChannelRuntime, MessageContent, ProviderAdapter, SendOutcome } from '../providers/types.ts';
@@ -128,6 +128,11 @@ export class ChannelSender {
   private async loop(): Promise<void> {
     let idleSince = Date.now();
     while (!this.stopping) {
+      // One turn of the event loop per cycle. On SQLite every query is synchronous, and a
+      // provider that answers without I/O (the simulator at zero latency) resolves at once: the
+      // loop would otherwise be one chain of promise callbacks that starves timers, HTTP and
+      // WebSocket traffic until the campaign is sent (12 s for 100,000 recipients, measured).
+      await turn();
       if (Date.now() - this.refreshedAt > REFRESH_MS) await this.refresh();
       const active = this.campaigns.filter((c) => !c.halted);
       if (!this.runtime || !this.adapter || active.length === 0) {
