@@ -18,6 +18,8 @@ interface ActiveCampaign {
   consecutive: number;
   /** Set the moment this worker records the threshold-th consecutive failure: no new sends start. */
   halted: boolean;
+  /** When it was halted (Date.now()). */
+  haltedAt: number;
 }
 
 /** A stable UUID per recipient, reused on every retry (LINE's X-Line-Retry-Key). */
@@ -32,6 +34,8 @@ const MAX_CLAIM = 200;
 const CYCLE_MS = 200;
 const REFRESH_MS = 500;
 const IDLE_EXIT_MS = 5000;
+/** How long a halt (auto-pause threshold reached, channel_auth) survives refreshes, waiting for its pause to commit. */
+const HALT_HOLD_MS = 5000;
 
 /**
  * One channel's send loop in this process. Each cycle: reserve pacing slots (shared with every
@@ -115,11 +119,17 @@ export class ChannelSender {
     const previous = new Map(this.campaigns.map((c) => [c.id, c]));
     this.campaigns = rows.map((r) => {
       const prev = previous.get(r.id);
+      // A halt holds until the pause it leads to is committed (the campaign then leaves this
+      // list). A refresh in between must not lift it, or one more send starts after the
+      // threshold-th failure. If the campaign is still sending well after, the pause did not
+      // happen (another worker's success reset the count) or it was resumed: send again.
+      const halted = prev?.halted === true && now - prev.haltedAt < HALT_HOLD_MS;
       return {
         id: r.id, workspaceId: r.workspace_id, message: JSON.parse(r.message) as MessageContent, threshold: r.auto_pause_threshold,
         // Our own in-memory count may be ahead of the stored one until the outcome writer flushes.
-        consecutive: Math.max(r.consecutive_failures, prev?.halted ? prev.consecutive : 0),
-        halted: false,
+        consecutive: Math.max(r.consecutive_failures, halted ? prev.consecutive : 0),
+        halted,
+        haltedAt: halted ? prev.haltedAt : 0,
       };
     });
     this.refreshedAt = now;
@@ -256,10 +266,12 @@ export class ChannelSender {
         if (campaign.consecutive >= campaign.threshold && !campaign.halted) {
           // Recipients whose slot has not come yet see `halted` and are given back unsent.
           campaign.halted = true;
+          campaign.haltedAt = Date.now();
         }
       }
       if (verdict.channelAuth === true && !campaign.halted) {
         campaign.halted = true;
+        campaign.haltedAt = Date.now();
         await setChannelStatus(this.engine.ctx.db, this.channelId, 'auth_failed', verdict.message);
         this.engine.pauseForChannelAuth(campaign.id, verdict.message);
       }
