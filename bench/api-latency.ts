@@ -16,6 +16,10 @@
  * the sending phase and the engine's recipients/s with and without API load comes from the same
  * campaign (segments while the audience is completely fixed). Progress at each window's start
  * and end, and Herald's event-loop delay (perf_hooks) in every segment, are reported.
+ *
+ * API_MODE=split runs the engine as a separate `herald worker` process on the same database
+ * (`herald api` + `herald worker`, the deployment the README recommends for big sends): the API
+ * process then only answers HTTP. Default `single` (one process, like `npm start`).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +28,7 @@ import path from 'node:path';
 import { createCampaign } from '../src/campaigns/campaign-service.ts';
 import { createChannel, report, seedMembers, startBenchHerald } from './lib.ts';
 import { eventLoopDelay, finish, freshDbUrl, machineLoad, onCleanup, timeBound } from './load-kit.ts';
+import { spawnWorker } from './fault-lib.ts';
 
 const N = Number(process.env.API_N ?? 1_000_000);
 const WRK_SECONDS = Number(process.env.API_WRK_SECONDS ?? 20);
@@ -45,7 +50,9 @@ writeFileSync(script, `done = function(summary, latency, requests)
 end
 `);
 
-const b = await startBenchHerald({ engine: { concurrency: 64 } }, await freshDbUrl(process.env.BENCH_DB_URL, 'api'));
+const SPLIT = process.env.API_MODE === 'split';
+const dbUrl = await freshDbUrl(process.env.BENCH_DB_URL, 'api');
+const b = await startBenchHerald({ engine: { concurrency: 64 }, worker: !SPLIT }, dbUrl);
 onCleanup(() => b.close());
 const address = await b.herald.app!.listen({ port: 0, host: '127.0.0.1' });
 const key = b.herald.ctx.config.apiKey!;
@@ -55,7 +62,10 @@ let t = performance.now();
 await seedMembers(b, channelId, N);
 const seedSeconds = (performance.now() - t) / 1000;
 const c = await createCampaign(ctx, b.workspaceId, { name: 'api latency', channelId, message: { type: 'text', text: 'Hello {{name}} from {{city|home}}' }, audience: { type: 'all' } });
-b.herald.engine!.start();
+if (SPLIT) {
+  const worker = spawnWorker({ HERALD_DATA_DIR: b.dataDir, HERALD_WORKER_CONCURRENCY: '64', ...(dbUrl ? { HERALD_DATABASE_URL: dbUrl } : {}) });
+  onCleanup(() => void worker.kill('SIGKILL'));
+} else b.herald.engine!.start();
 const url = `${address}/api/v1/campaigns/${c.id}`;
 const check = await fetch(url, { headers: { authorization: `Bearer ${key}` } });
 if (check.status !== 200) throw new Error(`GET ${url} answered ${check.status}`);
@@ -173,7 +183,7 @@ const sendSeconds = (last.completedAt! - last.startedAt!) / 1000;
 const perSecLoaded = rate('wrk');
 const perSecQuiet = rate('gap');
 report('api-latency', {
-  database: ctx.db.flags.dialect, recipients: N, seedSeconds: Number(seedSeconds.toFixed(1)), wrk: `-t2 -c16 -d${WRK_SECONDS}s --latency --timeout 30s`,
+  database: ctx.db.flags.dialect, mode: SPLIT ? 'split: herald api + herald worker' : 'single process (npm start)', recipients: N, seedSeconds: Number(seedSeconds.toFixed(1)), wrk: `-t2 -c16 -d${WRK_SECONDS}s --latency --timeout 30s`,
   idleP99Ms: idle.distribution.p99, idleP50Ms: idle.distribution.p50, idleRequestsPerSec: idle.perSec,
   sendingP99Ms: worst.wrk!.distribution.p99, sendingP99MsPerWindow: windows.map((s) => s.wrk!.distribution.p99),
   sendingP50MsPerWindow: windows.map((s) => s.wrk!.distribution.p50), sendingMaxMsPerWindow: windows.map((s) => s.wrk!.max),

@@ -60,7 +60,7 @@ export type LeaseGuard = { owner: string } | { expiredBefore: number };
  */
 export async function writeOutcomes(db: Db, results: RecipientResult[], guard: LeaseGuard): Promise<CampaignState[]> {
   if (results.length === 0) return [];
-  if (db.sqlite) return withSqlite(db, (raw) => raw.transaction(() => writeSqlite(raw, results, guard))());
+  if (db.sqlite) return withSqlite(db, (raw) => raw.transaction(() => writeSqlite(raw, results, guard)).immediate());
   return db.k.transaction().execute((tx) => writePostgres(tx, results, guard));
 }
 

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import path from 'node:path';
@@ -53,6 +53,28 @@ export function postgresConfig(url: string, poolSize = 10): pg.PoolConfig {
   return config;
 }
 
+/**
+ * SQLite transactions begin IMMEDIATE (take the write lock at BEGIN, waiting up to busy_timeout).
+ * A deferred transaction that reads and then writes fails at once with "database is locked"
+ * (SQLITE_BUSY_SNAPSHOT, no busy wait) when another process — `herald api` beside
+ * `herald worker` — committed in between: found by bench:api in split mode, where sending a
+ * campaign answered 500 while the worker wrote outcomes.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly sqliteConfig: SqliteDialectConfig) {
+    super(sqliteConfig);
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.sqliteConfig);
+  }
+}
+
 export function openDb(databaseUrl: string, options: { poolSize?: number } = {}): Db {
   if (databaseUrl.startsWith('sqlite:')) {
     const file = databaseUrl.slice('sqlite:'.length);
@@ -62,7 +84,7 @@ export function openDb(databaseUrl: string, options: { poolSize?: number } = {})
     database.pragma('synchronous = NORMAL');
     database.pragma('busy_timeout = 10000');
     database.pragma('foreign_keys = ON');
-    const k = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
+    const k = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database }) });
     return {
       k,
       sqlite: database,
