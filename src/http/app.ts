@@ -42,10 +42,12 @@ export async function createApp(ctx: AppContext, extend?: (app: FastifyInstance,
   app.addContentTypeParser(['text/csv', 'application/csv'], (_req, payload, done) => done(null, payload));
 
   app.addHook('onRequest', async (req) => {
-    const path = req.url.split('?')[0];
-    if (!path.startsWith('/api/v1/') || PUBLIC.has(path)) return;
+    // Decided on the route the router matched, not on the raw URL: the router also takes the
+    // absolute form (`GET http://host/api/v1/…`) and percent-encoded paths (`/%61pi/v1/…`).
+    const route = req.routeOptions.url;
+    if (!route?.startsWith('/api/v1/') || PUBLIC.has(route)) return;
     // An API key or a session cookie (http/auth.ts); null only for a refused WebSocket upgrade.
-    const auth = await authenticateRequest(ctx, req, path);
+    const auth = await authenticateRequest(ctx, req, route);
     if (!auth) return;
     req.auth = auth;
   });
