@@ -1,4 +1,6 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { AppContext } from '../app-context.ts';
 import type { AuthContext } from '../workspaces/workspaces-store.ts';
 import { authenticateRequest } from './auth.ts';
@@ -25,6 +27,24 @@ const PUBLIC = new Set(['/api/v1/health', '/api/v1/openapi.json', ...PUBLIC_ACCO
 export { bearerToken } from './auth.ts';
 
 /**
+ * What Node's HTTP parser refuses before Fastify sees a request (a malformed request line or
+ * header, headers over 16 KiB, a client too slow to send them), answered in the API's error shape.
+ * The parser cannot find the next request on this connection, so it is closed, and the answer
+ * says so: without `Connection: close` a keep-alive client would send its next request into it.
+ */
+function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const error = err.code === 'HPE_HEADER_OVERFLOW' ? new ApiError('headers_too_large', 'Request headers are larger than 16 KiB')
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new ApiError('request_timeout', 'The request was not received in time')
+      : new ApiError('bad_request', 'Malformed HTTP request');
+  const body = JSON.stringify(error.toBody());
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
+}
+
+/**
  * The HTTP app, separate from listen() so tests drive it in process (`app.inject`). Request path:
  * onRequest (API key or session cookie → workspace + role) → route (zod input) → domain service → storage.
  */
@@ -36,6 +56,13 @@ export async function createApp(ctx: AppContext, extend?: (app: FastifyInstance,
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
     return503OnClosing: true,
+    clientErrorHandler,
+    // The router's own refusals, in the API's error shape: an id longer than any id is not found.
+    frameworkErrors: (err, _req, reply) => {
+      const error = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new ApiError('not_found', 'No such resource: the id in the path is too long')
+        : new ApiError('bad_request', 'Malformed URL: invalid percent-encoding in the path');
+      return (reply as FastifyReply).code(error.status).send(error.toBody());
+    },
   });
   app.decorateRequest('auth', null);
   // CSV bodies stream straight into the importer (contacts/csv-import.ts) instead of being buffered.

@@ -119,4 +119,30 @@ describe.each(DIALECTS)('hostile HTTP found by bench:fuzz, on %s', (dialect) => 
     const [post] = await raw(port, `POST http://evil.example/api/v1/channels HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
     expect(post.status).toBe(401);
   });
+
+  // Node's parser and Fastify's router answered in their own shapes, and a parser error's answer
+  // lacked Connection: close, so a keep-alive client sent its next request into a closed socket.
+  it("the parser's and the router's refusals are in the API's error shape", async () => {
+    const [nul] = await raw(port, `GET /api/v1/channels HTTP/1.1\r\nHost: x\r\nX-Test: a\u0000b\r\n\r\n`);
+    expect(nul.status).toBe(400);
+    expectErrorShape(nul, 'bad_request');
+    expect(nul.headers.connection).toBe('close');
+
+    const [big] = await raw(port, `GET /api/v1/channels?q=${'x'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n${AUTH}\r\n`);
+    expect(big.status).toBe(431);
+    expectErrorShape(big, 'headers_too_large');
+    expect(big.headers.connection).toBe('close');
+
+    const [twoLengths] = await raw(port, `POST /api/v1/channels HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}`);
+    expect(twoLengths.status).toBe(400);
+    expectErrorShape(twoLengths, 'bad_request');
+
+    const [badUrl] = await raw(port, `GET /api/v1/channels/%zz HTTP/1.1\r\nHost: x\r\n${AUTH}Connection: close\r\n\r\n`);
+    expect(badUrl.status).toBe(400);
+    expectErrorShape(badUrl, 'bad_request');
+
+    const [longId] = await raw(port, `POST /api/v1/campaigns/${'x'.repeat(101)}/send HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Length: 0\r\nConnection: close\r\n\r\n`);
+    expect(longId.status).toBe(404);
+    expectErrorShape(longId, 'not_found');
+  });
 });
