@@ -20,6 +20,7 @@ export const ERRORS = {
   request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  upgrade_required: 426,
   too_many_requests: 429,
   headers_too_large: 431,
   internal_error: 500,

@@ -2,7 +2,8 @@ import net from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, DIALECTS, startHerald, type TestHerald } from '../helpers/harness.ts';
+import WebSocket from 'ws';
+import { ADMIN_KEY, DIALECTS, startHerald, waitFor, type TestHerald } from '../helpers/harness.ts';
 
 /**
  * Regressions found by `npm run bench:fuzz` (bench/fuzz.ts): each test is one bug the fuzz run
@@ -144,5 +145,39 @@ describe.each(DIALECTS)('hostile HTTP found by bench:fuzz, on %s', (dialect) => 
     const [longId] = await raw(port, `POST /api/v1/campaigns/${'x'.repeat(101)}/send HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Length: 0\r\nConnection: close\r\n\r\n`);
     expect(longId.status).toBe(404);
     expectErrorShape(longId, 'not_found');
+  });
+
+  // A plain GET of the WebSocket route answered 404 with an empty body, a bad handshake got ws's
+  // plain-text 400, and a message over 64 KiB was logged as a server error (and closed as 1006).
+  it('the WebSocket route answers every refusal in the error shape', async () => {
+    const plain = await t.api('GET', '/api/v1/ws');
+    expect(plain.status).toBe(426);
+    expect(plain.body.error.code).toBe('upgrade_required');
+    expect((await t.api('GET', '/api/v1/ws', undefined, null)).body.error.code).toBe('unauthorized');
+
+    const upgrade = (headers: string) => raw(port, `GET /api/v1/ws?token=${ADMIN_KEY} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${headers}\r\n`);
+    for (const headers of ['Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: short\r\n', 'Sec-WebSocket-Version: 12\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n', 'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: a,,b\r\n']) {
+      const [r] = await upgrade(headers);
+      expect(r.status, headers).toBe(400);
+      expectErrorShape(r, 'bad_request');
+    }
+    const [onApiRoute] = await raw(port, `GET /api/v1/channels HTTP/1.1\r\nHost: x\r\n${AUTH}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: bad\r\n\r\n`);
+    expect(onApiRoute.status).toBe(400);
+    expectErrorShape(onApiRoute, 'bad_request');
+
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/ws?token=${ADMIN_KEY}`);
+    const messages: any[] = [];
+    ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
+    await new Promise((r) => ws.once('open', r));
+    // PostgreSQL cannot compare an id with NUL: the subscription got no answer at all.
+    ws.send(JSON.stringify({ type: 'subscribe', campaignId: 'a\u0000b' }));
+    ws.send(JSON.stringify({ type: 'subscribe', campaignId: 'x'.repeat(5000) }));
+    await waitFor(async () => messages.length >= 2, 5000, 'answers');
+    expect(messages.map((m) => [m.type, m.code])).toEqual([['error', 'not_found'], ['error', 'not_found']]);
+    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    ws.send('x'.repeat(70 * 1024));
+    expect(await closed).toBe(1009);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(logs.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([]);
   });
 });
