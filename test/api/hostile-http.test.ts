@@ -180,4 +180,42 @@ describe.each(DIALECTS)('hostile HTTP found by bench:fuzz, on %s', (dialect) => 
     await new Promise((r) => setTimeout(r, 100));
     expect(logs.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([]);
   });
+
+  // Fastify refuses a body over the limit before reading it and closed the connection with the
+  // rest unread: the kernel reset it, and a client still uploading got EPIPE, not the 413.
+  it('a body over the limit: the sender reads the 413 and the connection stays usable', async () => {
+    const total = 3 * 1024 * 1024;
+    const c = connection(port);
+    await c.send(`POST /api/v1/channels HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Type: application/json\r\nContent-Length: ${total}\r\n\r\n{"name":"`);
+    const [early] = await c.responses(1);
+    expect(early.status).toBe(413);
+    expectErrorShape(early, 'payload_too_large');
+    expect(early.headers.connection).not.toBe('close');
+    await c.send(Buffer.alloc(total - 9, 'x'));
+    await c.send(`GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const [, health] = await c.responses(2);
+    expect(health?.status).toBe(200);
+    c.close();
+
+    // The same with a chunked body: Fastify stops reading at the limit, mid-body.
+    const chunk = Buffer.alloc(256 * 1024, 'x');
+    const chunked = Buffer.concat([
+      Buffer.from(`POST /api/v1/channels HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`),
+      ...Array.from({ length: 8 }, () => Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')])),
+      Buffer.from('0\r\n\r\nGET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+    ]);
+    const [tooLarge, after] = await raw(port, chunked, 2);
+    expect(tooLarge.status).toBe(413);
+    expect(after?.status).toBe(200);
+  });
+
+  // The import answered 400 at the header row but left the rest of the body unread, so the next
+  // request on that keep-alive connection was never read: it hung.
+  it('a CSV import refused before the end of its body leaves the connection usable', async () => {
+    const csv = `not,a,header\n${'x,y,z\n'.repeat(200_000)}`;
+    const [refused, health] = await raw(port, `POST /api/v1/contacts/import HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Type: text/csv\r\nContent-Length: ${Buffer.byteLength(csv)}\r\n\r\n${csv}GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 2);
+    expect(refused.status).toBe(400);
+    expectErrorShape(refused, 'validation_failed');
+    expect(health?.status).toBe(200);
+  });
 });
