@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -229,5 +230,34 @@ describe.each(DIALECTS)('hostile HTTP found by bench:fuzz, on %s', (dialect) => 
       expect(res.status, row).toBe(400);
       expect(res.body.error.code).toBe('validation_failed');
     }
+  });
+
+  // Signed payloads reach the database: NUL (PostgreSQL text cannot hold it) and times that are
+  // no bigint (1.5, 1e300, 1e400 = Infinity) were 500s, which providers retry forever.
+  it('webhook payloads the database cannot store are dropped or cleaned, never a 500', async () => {
+    const tg = (await t.api('POST', '/api/v1/channels', { name: 'tg', provider: 'telegram', credentials: { botToken: '1:x', webhookSecret: 'tg-secret' }, settings: { apiBaseUrl: 'http://127.0.0.1:9' } })).body.id;
+    const ms = (await t.api('POST', '/api/v1/channels', { name: 'ms', provider: 'messenger', credentials: { pageAccessToken: 't', pageId: '1', appSecret: 'ms-secret', verifyToken: 'v' }, settings: { apiBaseUrl: 'http://127.0.0.1:9' } })).body.id;
+    const telegram = (body: string) => t.herald.app!.inject({ method: 'POST', url: `/webhooks/${tg}`, headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': 'tg-secret' }, payload: body });
+    const messenger = (event: string) => {
+      const body = `{"object":"page","entry":[{"id":"1","messaging":[{"sender":{"id":"2500"},"timestamp":1700000000000,${event}}]}]}`;
+      return t.herald.app!.inject({ method: 'POST', url: `/webhooks/${ms}`, headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${createHmac('sha256', 'ms-secret').update(body).digest('hex')}` }, payload: body });
+    };
+    for (const body of [
+      '{"update_id":1,"message":{"message_id":1,"chat":{"id":"7\\u0000","type":"private","first_name":"Nul"}}}',
+      '{"update_id":2,"my_chat_member":{"chat":{"id":"8\\u0000"},"new_chat_member":{"status":"kicked"}}}',
+      '{"update_id":3,"message":{"message_id":1,"chat":{"id":9,"type":"private","first_name":"Ann\\u0000e"}}}',
+    ]) {
+      const res = await telegram(body);
+      expect(res.statusCode, body).toBe(200);
+    }
+    for (const event of ['"read":{"watermark":1e300}', '"read":{"watermark":1e400}', '"read":{"watermark":1.5}', '"delivery":{"mids":["m\\u0000"],"watermark":1}', '"message":{"mid":"a\\u0000b"}']) {
+      const res = await messenger(event);
+      expect(res.statusCode, event).toBe(200);
+    }
+    const members = (await t.api('GET', `/api/v1/contacts?channelId=${tg}`)).body.items;
+    expect(members.map((c: { name: string; identities: { providerUserId: string }[] }) => [c.name, c.identities[0].providerUserId])).toEqual([['Anne', '9']]);
+    const nulUrl = await t.herald.app!.inject({ method: 'GET', url: '/webhooks/%00?hub.mode=subscribe&hub.verify_token=v&hub.challenge=1' });
+    expect(nulUrl.statusCode).toBe(404);
+    expect((await t.herald.app!.inject({ method: 'POST', url: `/webhooks/${tg}%00`, headers: { 'content-type': 'application/json' }, payload: '{}' })).statusCode).toBe(404);
   });
 });
