@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { ADMIN_KEY, DIALECTS, simulatorChannel, startHerald, waitFor, type TestHerald } from '../helpers/harness.ts';
+import { ADMIN_KEY, DIALECTS, addContacts, simulatorChannel, startHerald, waitFor, type TestHerald } from '../helpers/harness.ts';
 
 /**
  * Regressions found by `npm run bench:fuzz` (bench/fuzz.ts): each test is one bug the fuzz run
@@ -259,5 +259,34 @@ describe.each(DIALECTS)('hostile HTTP found by bench:fuzz, on %s', (dialect) => 
     const nulUrl = await t.herald.app!.inject({ method: 'GET', url: '/webhooks/%00?hub.mode=subscribe&hub.verify_token=v&hub.challenge=1' });
     expect(nulUrl.statusCode).toBe(404);
     expect((await t.herald.app!.inject({ method: 'POST', url: `/webhooks/${tg}%00`, headers: { 'content-type': 'application/json' }, payload: '{}' })).statusCode).toBe(404);
+  });
+
+  // On PostgreSQL a write can interleave with another between its check and its insert: a double
+  // submit, or a PATCH racing a DELETE, was a 500 (unique or foreign key violation, deadlock).
+  it('concurrent writes of the same contact or user never give a 5xx', async () => {
+    const same = await Promise.all(Array.from({ length: 8 }, () => t.api('POST', '/api/v1/contacts', { name: 'Twin', identities: [{ channelId: ch, providerUserId: 'twin' }] })));
+    expect(same.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
+    const bulk = await Promise.all(Array.from({ length: 8 }, () => t.api('POST', '/api/v1/contacts', { contacts: [{ name: 'Bulk twin', tags: ['t'], identities: [{ channelId: ch, providerUserId: 'bulk-twin' }] }] })));
+    expect(bulk.map((r) => r.status)).toEqual(Array(8).fill(200));
+    expect((await t.api('GET', '/api/v1/contacts?q=twin')).body.items).toHaveLength(2);
+
+    const users = await Promise.all(Array.from({ length: 6 }, () => t.api('POST', '/api/v1/users', { email: 'race@example.com', name: 'Race', role: 'viewer', password: 'race-password-1' })));
+    expect(users.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+
+    for (let i = 0; i < 6; i++) {
+      const [id] = await addContacts(t, ch, [{ id: `race-${i}`, tags: ['a'] }]);
+      const results = await Promise.all([
+        t.api('PATCH', `/api/v1/contacts/${id}`, { tags: ['b', 'c'], identities: [{ channelId: ch, providerUserId: `race-${i}` }, { channelId: ch, providerUserId: `race-${i}-2` }] }),
+        t.api('PATCH', `/api/v1/contacts/${id}`, { name: 'renamed', tags: ['d'] }),
+        t.api('DELETE', `/api/v1/contacts/${id}`),
+        t.api('POST', '/api/v1/contacts', { contacts: [{ name: 'again', tags: ['q'], identities: [{ channelId: ch, providerUserId: `race-${i}` }] }] }),
+      ]);
+      for (const r of results) expect(r.status, r.text).toBeLessThan(500);
+      expect([204, 404]).toContain(results[2].status);
+    }
+    // Two contacts claiming the same new identity at once: one gets it, the other a 409.
+    const [x, y] = await addContacts(t, ch, [{ id: 'claim-x' }, { id: 'claim-y' }]);
+    const claims = await Promise.all([x, y].map((id) => t.api('PATCH', `/api/v1/contacts/${id}`, { identities: [{ channelId: ch, providerUserId: 'claimed' }] })));
+    expect(claims.map((r) => r.status).sort()).toEqual([200, 409]);
   });
 });
