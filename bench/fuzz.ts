@@ -16,7 +16,7 @@
  * (b) tenant isolation (bench/fuzz-isolation.ts): workspace B gets 404 for every route called
  *     with workspace A's ids, sees none of A's objects in its lists and WebSocket, and A is unchanged.
  *
- * Environment: FUZZ_SEED (default 1), FUZZ_ITERATIONS (random variants, default 10000: about
+ * Environment: FUZZ_SEED (default 1), FUZZ_ITERATIONS (random variants, default 16000: about
  * 1–1.5 min on SQLite, 1.5–3 min on PostgreSQL, more on a busy machine), FUZZ_CONCURRENCY (default 4), FUZZ_REQUEST_TIMEOUT_MS
  * (a hang, default 10000), FUZZ_DEADLINE_S (the whole run, default 600, then exit 3),
  * BENCH_DB_URL (postgres://…[?schema=name]: the schema is created if missing; without one a
@@ -45,7 +45,7 @@ import { signMetaBody } from '../src/providers/meta-graph.ts';
 import { signTwilioRequest, type FormParams } from '../src/providers/twilio/twilio-webhook.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 1) >>> 0;
-const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 10_000);
+const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 16_000);
 const CONCURRENCY = Number(process.env.FUZZ_CONCURRENCY ?? 4);
 const TIMEOUT_MS = Number(process.env.FUZZ_REQUEST_TIMEOUT_MS ?? 10_000);
 const DEADLINE_S = Number(process.env.FUZZ_DEADLINE_S ?? 600);
