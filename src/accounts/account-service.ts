@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Db } from '../storage/db.ts';
+import { isUniqueViolation, type Db } from '../storage/db.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 import { newId } from '../util/ids.ts';
 import { DEFAULT_WORKSPACE, ensureWorkspace, type AuthContext, type Role } from '../workspaces/workspaces-store.ts';
@@ -35,7 +35,7 @@ export async function setupFirstAdmin(db: Db, input: { email: string; name: stri
   const user = await insertUser(db, {
     id: newId(), workspace_id: ws.id, email: normalizeEmail(input.email), name: input.name.trim(), password_hash: await hashPassword(input.password),
     role: 'admin', must_change_password: 0, created_at: Date.now(), last_login_at: null, disabled_at: null,
-  });
+  }).catch((err: unknown) => Promise.reject(isUniqueViolation(err) ? new ApiError('conflict', 'Herald is already set up; sign in, or ask an admin to invite you') : err));
   // Two setups racing: the later one finds two users and steps back, so exactly one admin results.
   if ((await countUsers(db)) > 1) {
     await deleteUser(db, ws.id, user.id);
@@ -83,12 +83,14 @@ export async function logout(db: Db, token: string): Promise<void> {
 
 /** An admin adds a user; without a password one is generated, returned once, and must be changed. */
 export async function inviteUser(db: Db, workspaceId: string, input: { email: string; name: string; role: Role; password?: string }): Promise<{ user: User; password: string | null }> {
-  if (await findUserByEmail(db, input.email)) throw new ApiError('conflict', `A user with the email ${normalizeEmail(input.email)} already exists`);
+  const taken = () => new ApiError('conflict', `A user with the email ${normalizeEmail(input.email)} already exists`);
+  if (await findUserByEmail(db, input.email)) throw taken();
   const generated = input.password ? null : generatePassword();
+  // Hashing takes a while: the same email invited twice at once is refused by the unique index.
   const user = await insertUser(db, {
     id: newId(), workspace_id: workspaceId, email: normalizeEmail(input.email), name: input.name.trim(), password_hash: await hashPassword(input.password ?? generated!),
     role: input.role, must_change_password: generated ? 1 : 0, created_at: Date.now(), last_login_at: null, disabled_at: null,
-  });
+  }).catch((err: unknown) => Promise.reject(isUniqueViolation(err) ? taken() : err));
   return { user, password: generated };
 }
 

@@ -104,12 +104,13 @@ export async function listContacts(db: Db, workspaceId: string, f: ContactFilter
   return { items: await hydrateContacts(db, page), last: page.length ? page[page.length - 1].id : null, more };
 }
 
+/**
+ * Deletes the contact row; its tags and identities go with it (ON DELETE CASCADE). The contact row
+ * is locked first, as every write of a contact does (patchContact, upsertContacts): deleting the
+ * tags and identities first made a concurrent PATCH and DELETE deadlock on PostgreSQL.
+ */
 export async function deleteContact(db: Db, workspaceId: string, id: string): Promise<boolean> {
-  const res = await db.k.transaction().execute(async (tx) => {
-    await tx.deleteFrom('contact_tags').where('contact_id', '=', id).where('workspace_id', '=', workspaceId).execute();
-    await tx.deleteFrom('identities').where('contact_id', '=', id).where('workspace_id', '=', workspaceId).execute();
-    return tx.deleteFrom('contacts').where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
-  });
+  const res = await db.k.deleteFrom('contacts').where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
   return Number(res.numDeletedRows) > 0;
 }
 

@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import type { Db } from '../storage/db.ts';
+import { isForeignKeyViolation, isUniqueViolation, type Db } from '../storage/db.ts';
 import type { Schema } from '../storage/schema.ts';
 import { newId } from '../util/ids.ts';
 import { chunks } from './contacts-store.ts';
@@ -21,13 +21,35 @@ export interface UpsertReport {
 
 const key = (channelId: string, userId: string) => `${channelId}\u0000${userId}`;
 
+/** A contact found by its identity was deleted before the transaction read it. */
+class ContactVanished extends Error {}
+
+const ATTEMPTS = 5;
+
 /**
  * Bulk upsert, in one transaction. An input whose identity (channel + provider user ID) already
  * exists updates that contact: name replaced when given, tags added, attributes merged, new
  * identities attached. Inputs matching nothing create contacts. Inputs within the same call
  * that share an identity merge into one contact, so a CSV with duplicate rows stays deduplicated.
+ *
+ * On PostgreSQL another transaction can commit between the reads and the writes: the same new
+ * identity (two requests creating one contact), or the deletion of a contact being updated. The
+ * write then fails on a constraint (or, for two bulk upserts, deadlocks), and the whole upsert is
+ * tried again: it sees the committed state and updates what now exists, or creates what is now gone.
  */
 export async function upsertContacts(db: Db, workspaceId: string, inputs: ContactInput[], channelIds: Set<string>): Promise<UpsertReport> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await upsertOnce(db, workspaceId, inputs, channelIds);
+    } catch (err) {
+      // 40P01: two bulk upserts updating the same contacts in different orders deadlocked.
+      const race = err instanceof ContactVanished || isUniqueViolation(err) || isForeignKeyViolation(err) || (err as { code?: unknown }).code === '40P01';
+      if (!race || attempt >= ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function upsertOnce(db: Db, workspaceId: string, inputs: ContactInput[], channelIds: Set<string>): Promise<UpsertReport> {
   const report: UpsertReport = { created: 0, updated: 0, rejected: [], results: [] };
   await db.k.transaction().execute(async (tx) => {
     const owner = await existingOwners(tx, inputs, channelIds);
@@ -64,7 +86,8 @@ export async function upsertContacts(db: Db, workspaceId: string, inputs: Contac
         id = newId();
         newContacts.set(id, { name: input.name ?? '', attributes: input.attributes ?? {} });
       } else {
-        const target = newContacts.get(id) ?? existing.get(id)!;
+        const target = newContacts.get(id) ?? existing.get(id);
+        if (!target) throw new ContactVanished();
         if (input.name !== undefined && input.name !== '') target.name = input.name;
         if (input.attributes) Object.assign(target.attributes, input.attributes);
         if (!newContacts.has(id)) touched.add(id);
@@ -143,13 +166,16 @@ export interface ContactPatch {
 export class IdentityTakenError extends Error {}
 
 /** Replaces the given parts of one contact; `identities` replaces the whole set. */
-export async function patchContact(db: Db, workspaceId: string, id: string, patch: ContactPatch): Promise<void> {
+export async function patchContact(db: Db, workspaceId: string, id: string, patch: ContactPatch): Promise<boolean> {
   const now = Date.now();
-  await db.k.transaction().execute(async (tx) => {
+  return db.k.transaction().execute(async (tx) => {
     const set: { updated_at: number; name?: string; attributes?: string } = { updated_at: now };
     if (patch.name !== undefined) set.name = patch.name;
     if (patch.attributes !== undefined) set.attributes = JSON.stringify(patch.attributes);
-    await tx.updateTable('contacts').set(set).where('id', '=', id).where('workspace_id', '=', workspaceId).execute();
+    // The update locks the contact first: deleted meanwhile (a concurrent DELETE), it changes no
+    // row, and nothing else is written (new tags or identities would break their foreign keys).
+    const updated = await tx.updateTable('contacts').set(set).where('id', '=', id).where('workspace_id', '=', workspaceId).executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) return false;
     if (patch.tags !== undefined) {
       await tx.deleteFrom('contact_tags').where('contact_id', '=', id).execute();
       const rows = [...new Set(patch.tags)].map((tag) => ({ workspace_id: workspaceId, contact_id: id, tag }));
@@ -171,12 +197,15 @@ export async function patchContact(db: Db, workspaceId: string, id: string, patc
           continue;
         }
         const taken = await tx.selectFrom('identities').select('contact_id').where('channel_id', '=', i.channelId).where('provider_user_id', '=', i.providerUserId).executeTakeFirst();
-        if (taken) throw new IdentityTakenError(`identity ${i.providerUserId} on channel ${i.channelId} belongs to another contact`);
+        const takenError = new IdentityTakenError(`identity ${i.providerUserId} on channel ${i.channelId} belongs to another contact`);
+        if (taken) throw takenError;
+        // Taken meanwhile by a transaction that committed after the check: the same conflict.
         await tx.insertInto('identities').values({
           id: newId(), workspace_id: workspaceId, contact_id: id, channel_id: i.channelId, provider_user_id: i.providerUserId,
           opted_out: i.optedOut ? 1 : 0, opted_out_at: i.optedOut ? now : null, created_at: now,
-        }).execute();
+        }).execute().catch((err: unknown) => Promise.reject(isUniqueViolation(err) ? takenError : err));
       }
     }
+    return true;
   });
 }

@@ -1,4 +1,4 @@
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import type { Readable } from 'node:stream';
 import type { Db } from '../storage/db.ts';
 import { upsertContacts, type ContactInput } from './contacts-upsert.ts';
@@ -91,8 +91,8 @@ export async function importContactsCsv(db: Db, workspaceId: string, body: Reada
     }
   } catch (err) {
     if (err instanceof CsvFormatError) throw err;
-    const e = err as { code?: string; message: string; lines?: number };
-    if (e.code && e.code.startsWith('CSV_')) throw new CsvFormatError(`CSV is malformed near line ${e.lines ?? row}: ${e.message}`);
+    // Every parser error, whatever its code: not all of them start with CSV_ (INVALID_OPENING_QUOTE).
+    if (err instanceof CsvError) throw new CsvFormatError(`CSV is malformed near line ${(err as CsvError & { lines?: number }).lines ?? row}: ${err.message}`);
     throw err;
   }
   if (!header) throw new CsvFormatError('the CSV body is empty; it needs a header row name,channel_id,provider_user_id,tags');

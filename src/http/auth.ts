@@ -81,12 +81,12 @@ export function assertCsrf(req: FastifyRequest, ctx: AppContext): void {
 }
 
 /**
- * Authenticates an /api/v1 request. Throws a 401/403 ApiError, except for the WebSocket upgrade,
+ * Authenticates a request to an /api/v1 route (`route`: the matched route's URL). Throws a 401/403 ApiError, except for the WebSocket upgrade,
  * which gets null: it is refused inside the socket (close code 4401), because an HTTP error on an
  * upgrade request would leave the raw socket open.
  */
-export async function authenticateRequest(ctx: AppContext, req: FastifyRequest, path: string): Promise<AuthContext | null> {
-  const ws = path === WS_PATH;
+export async function authenticateRequest(ctx: AppContext, req: FastifyRequest, route: string): Promise<AuthContext | null> {
+  const ws = route === WS_PATH;
   const token = bearerToken(req.headers, req.query);
   if (token) {
     const auth = await authenticateApiKey(ctx.db, token);

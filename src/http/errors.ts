@@ -3,6 +3,7 @@
  * status and a human message. Bodies are always `{"error": {"code", "message", "details"?}}`.
  */
 export const ERRORS = {
+  bad_request: 400,
   invalid_json: 400,
   validation_failed: 400,
   invalid_cursor: 400,
@@ -16,9 +17,12 @@ export const ERRORS = {
   invalid_status: 409,
   conflict: 409,
   channel_in_use: 409,
+  request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  upgrade_required: 426,
   too_many_requests: 429,
+  headers_too_large: 431,
   internal_error: 500,
   unavailable: 503,
 } as const;

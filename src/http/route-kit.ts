@@ -95,6 +95,8 @@ export class Routes {
       config: { role: spec.role },
       handler: async (req, reply) => {
         const auth = req.auth as AuthContext;
+        // Never reached without credentials (the onRequest hook refuses first); a guard all the same.
+        if (spec.role !== 'public' && !auth) throw new ApiError('unauthorized', 'Missing API key: send Authorization: Bearer <key>, or sign in');
         if (spec.role !== 'public' && !hasRole(auth, spec.role)) {
           throw new ApiError('forbidden', `This action needs the ${spec.role} role; you have ${auth.role}`);
         }

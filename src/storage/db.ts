@@ -123,3 +123,17 @@ export function openDb(databaseUrl: string, options: { poolSize?: number } = {})
 export function greatest(db: Db, a: ReturnType<typeof sql>, b: ReturnType<typeof sql>) {
   return db.flags.greatest === 'MAX' ? sql`MAX(${a}, ${b})` : sql`GREATEST(${a}, ${b})`;
 }
+
+const errorCode = (err: unknown) => (typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined);
+
+/** A unique or primary key constraint refused the write (PostgreSQL 23505, SQLite SQLITE_CONSTRAINT_UNIQUE/PRIMARYKEY). */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = errorCode(err);
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** A foreign key named a row that is gone (PostgreSQL 23503, SQLite SQLITE_CONSTRAINT_FOREIGNKEY). */
+export function isForeignKeyViolation(err: unknown): boolean {
+  const code = errorCode(err);
+  return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+}

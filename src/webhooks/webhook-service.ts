@@ -46,6 +46,34 @@ type DeliveryEvent = ReceiptEvent | ReadWatermarkEvent;
 
 const isPgError = (err: unknown, code: string) => typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
 
+const NUL = '\u0000';
+const noNul = (s: string | undefined) => (s === undefined ? undefined : s.replaceAll(NUL, ''));
+
+/** Epoch milliseconds a bigint column takes: whole, not negative, finite; else the time of arrival. */
+function storableTime(ms: number, receivedAt: number): number {
+  return Number.isFinite(ms) ? Math.min(Math.max(0, Math.floor(ms)), Number.MAX_SAFE_INTEGER) : receivedAt;
+}
+
+/**
+ * Parsed events as the database can take them, whatever the signed payload held: an event whose
+ * ids (user, message, dedupe key) contain NUL is dropped (PostgreSQL text cannot hold NUL, and
+ * removing it would name another user or message), NUL is removed from names and error texts, and
+ * times that are fractional, negative or beyond any date (1e300, or 1e400 parsed as Infinity)
+ * become whole epoch milliseconds. Without this a provider retries the webhook forever on a 500.
+ */
+function storable(events: WebhookEvent[], receivedAt: number): WebhookEvent[] {
+  const out: WebhookEvent[] = [];
+  for (const e of events) {
+    const ids = [e.dedupeKey, 'providerUserId' in e ? e.providerUserId : '', 'providerMessageId' in e ? e.providerMessageId : ''];
+    if (ids.some((id) => id.includes(NUL))) continue;
+    if (e.kind === 'member') out.push(e.name === undefined ? e : { ...e, name: noNul(e.name) });
+    else if (e.kind === 'receipt') out.push({ ...e, at: storableTime(e.at, receivedAt), errorCode: noNul(e.errorCode), errorMessage: noNul(e.errorMessage) });
+    else if (e.kind === 'read_watermark') out.push({ ...e, watermark: storableTime(e.watermark, receivedAt) });
+    else out.push(e);
+  }
+  return out;
+}
+
 export class WebhookReceiver {
   readonly retrier: ReceiptRetrier;
 
@@ -55,7 +83,8 @@ export class WebhookReceiver {
 
   /** The channel a webhook URL names, if it exists, is not deleted and its provider sends webhooks. */
   async channel(channelId: string): Promise<WebhookChannel | null> {
-    if (channelId.length === 0 || channelId.length > 100) return null;
+    // PostgreSQL cannot compare text with a NUL in it: such an id names no channel.
+    if (channelId.length === 0 || channelId.length > 100 || channelId.includes('\u0000')) return null;
     const runtime = await loadChannelRuntime(this.ctx.db, this.ctx.config.secretKey, channelId);
     if (!runtime || runtime.deleted) return null;
     const webhook = getWebhook(runtime.provider);
@@ -75,8 +104,9 @@ export class WebhookReceiver {
     if (!channel) return { kind: 'not_found' };
     if (!channel.webhook.verify({ ...req, credentials: channel.credentials })) return { kind: 'unauthorized' };
     let events: WebhookEvent[];
+    const receivedAt = Date.now();
     try {
-      events = channel.webhook.parse(req);
+      events = storable(channel.webhook.parse({ ...req, receivedAt }), receivedAt);
     } catch (err) {
       if (err instanceof WebhookParseError) return { kind: 'invalid', message: err.message };
       throw err;

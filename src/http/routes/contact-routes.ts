@@ -79,12 +79,14 @@ export function contactRoutes(r: Routes, ctx: AppContext): void {
         if (bad) throw new ApiError('unknown_channel', `Channel ${bad.channelId} does not exist`);
       }
       try {
-        await patchContact(ctx.db, auth.workspaceId, params.id, body);
+        if (!(await patchContact(ctx.db, auth.workspaceId, params.id, body))) throw notFound('Contact');
       } catch (err) {
         if (err instanceof IdentityTakenError) throw new ApiError('conflict', err.message);
         throw err;
       }
-      return getContact(ctx.db, auth.workspaceId, params.id);
+      const updated = await getContact(ctx.db, auth.workspaceId, params.id);
+      if (!updated) throw notFound('Contact');
+      return updated;
     },
   });
   r.add({
