@@ -1,4 +1,5 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { AppContext } from '../app-context.ts';
@@ -57,7 +58,9 @@ const DRAIN_MS = 15_000;
  */
 function drainBody(raw: IncomingMessage): void {
   const socket = raw.socket;
-  if (raw.complete || !socket || socket.destroyed) return;
+  // Only a real connection (not app.inject's stand-in, which has no destroy), and never an
+  // upgrade: that socket belongs to the WebSocket, or @fastify/websocket destroys it.
+  if (raw.complete || !(socket instanceof Socket) || socket.destroyed || raw.headers.upgrade !== undefined) return;
   raw.unpipe();
   raw.resume();
   const start = socket.bytesRead;
