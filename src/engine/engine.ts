@@ -58,6 +58,7 @@ export class Engine {
   private tickTimer: NodeJS.Timeout | null = null;
   private scheduleTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping = false;
   private ticking: Promise<void> | null = null;
   private tickAgain = false;
   private running = false;
@@ -177,7 +178,11 @@ export class Engine {
   }
 
   private async sweep(): Promise<void> {
-    if (!this.running) return;
+    // One sweep at a time: a sweep outliving its 2 s period (a slow recovery write on a loaded
+    // database) must not start another that waits on the first's row locks — found by
+    // bench:scale, where ten overlapping recoveries blocked the outcome writer until leases expired.
+    if (!this.running || this.sweeping) return;
+    this.sweeping = true;
     const db = this.ctx.db;
     try {
       const recovered = await recoverExpiredLeases(db);
@@ -190,6 +195,8 @@ export class Engine {
       for (const c of cancelled) if ((await skipUnsentRecipients(db, c.id, 'Campaign cancelled before this recipient was sent')) > 0) this.publishCurrent(c.id);
     } catch (err) {
       this.log.error({ err }, 'engine sweep failed');
+    } finally {
+      this.sweeping = false;
     }
   }
 
