@@ -188,7 +188,7 @@ async function main(): Promise<number> {
       try {
         const r = await runContender('bullmq', mock, { PEER_REDIS_PORT: String(REDIS_PORT) }, redis!.proc.pid);
         const figures = redisFigures();
-        results.bullmq = r;
+        results.bullmq = { ...r, ...figures };
         report('peer-bullmq', { ...common, ...r, ...figures, totalPeakRssMb: r.peakRssMb + figures.redisPeakRssMb, ...(await checkMock('bullmq', mock)), loadBefore });
       } finally {
         await stopRedis();
@@ -205,6 +205,7 @@ async function main(): Promise<number> {
       report('peer', {
         ...common, database: herald.database,
         bareLoopPerSec: bare?.perSec, bullmqPerSec: bullmq?.perSec, heraldPerSec: herald.perSec,
+        bareLoopPeakRssMb: bare?.peakRssMb, bullmqPeakRssMb: bullmq?.peakRssMb, bullmqRedisPeakRssMb: bullmq?.redisPeakRssMb, heraldPeakRssMb: herald.peakRssMb,
         heraldVsBare: bare ? Number((herald.perSec / bare.perSec).toFixed(2)) : undefined,
         heraldVsBullmq: bullmq ? Number((herald.perSec / bullmq.perSec).toFixed(2)) : undefined,
         targets: 'herald >= 0.8x bare, >= 2x bullmq',
