@@ -12,16 +12,15 @@
  * The Worker runs while the producer enqueues, as it would in production; the time is from the
  * first addBulk until every job has completed (or failed for good).
  */
-import { Queue, RedisConnection, Worker, type Job } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import { rssSampler } from '../lib.ts';
 import { chatId, cpuMeter, params, profiler, result, text, warmedUp } from './child.ts';
-import { RespClient } from './resp-client.ts';
 
 const p = params();
 const port = Number(process.env.PEER_REDIS_PORT);
 const CHUNK = 1000;
-RedisConnection.clientFactory = (opts) => new RespClient({ host: String(opts.host ?? '127.0.0.1'), port: Number(opts.port), connectionName: (opts as { connectionName?: string }).connectionName });
-const connection = { host: '127.0.0.1', port };
+// BullMQ connects through ioredis (its documented driver), with the Worker's required maxRetriesPerRequest.
+const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
 const url = `${p.mockUrl}/bot${p.credentials.botToken}/sendMessage`;
 
 interface SendJob { chatId: number; text: string }
