@@ -206,6 +206,9 @@ async function main(): Promise<number> {
         ...common, database: herald.database,
         bareLoopPerSec: bare?.perSec, bullmqPerSec: bullmq?.perSec, heraldPerSec: herald.perSec,
         bareLoopPeakRssMb: bare?.peakRssMb, bullmqPeakRssMb: bullmq?.peakRssMb, bullmqRedisPeakRssMb: bullmq?.redisPeakRssMb, heraldPeakRssMb: herald.peakRssMb,
+        // CPU per message of each contender's own processes (BullMQ: Node + Redis): less sensitive
+        // than recipients/s to other work on a shared machine.
+        bareLoopCpuMs: bare?.cpuMsPerMessage, bullmqCpuMs: bullmq ? Number(((bullmq.cpuMsPerMessage as number) + (bullmq.redisCpuMsPerMessage as number)).toFixed(3)) : undefined, heraldCpuMs: herald.cpuMsPerMessage,
         heraldVsBare: bare ? Number((herald.perSec / bare.perSec).toFixed(2)) : undefined,
         heraldVsBullmq: bullmq ? Number((herald.perSec / bullmq.perSec).toFixed(2)) : undefined,
         targets: 'herald >= 0.8x bare, >= 2x bullmq',
