@@ -13,6 +13,7 @@
  * Env: DB_RESTART_N (10000), DB_RESTART_RATE (400).
  */
 import { execFileSync } from 'node:child_process';
+import pg from 'pg';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -36,6 +37,15 @@ let restart: (mode: 'fast' | 'immediate') => void;
 if (CLUSTER) {
   const [version, name] = CLUSTER.split('/');
   dbUrl = process.env.BENCH_DB_URL ?? 'postgres://postgres@127.0.0.1:5432/test?schema=db_restart';
+  const u = new URL(dbUrl);
+  const schema = u.searchParams.get('schema');
+  if (schema) {
+    u.searchParams.delete('schema');
+    const admin = new pg.Client({ connectionString: u.toString() });
+    await admin.connect();
+    await admin.query(`drop schema if exists ${schema} cascade; create schema ${schema}`);
+    await admin.end();
+  }
   restart = (mode) => void execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', '-m', mode, version, name, 'restart'], { stdio: 'ignore' });
 } else {
   dir = mkdtempSync(path.join(tmpdir(), 'herald-pg-'));
