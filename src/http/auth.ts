@@ -87,7 +87,9 @@ export function assertCsrf(req: FastifyRequest, ctx: AppContext): void {
  */
 export async function authenticateRequest(ctx: AppContext, req: FastifyRequest, route: string): Promise<AuthContext | null> {
   const ws = route === WS_PATH;
-  const token = bearerToken(req.headers, req.query);
+  // `?token=` only on the WebSocket (browsers cannot set its headers): elsewhere a key in the URL
+  // would end up in access logs and browser history.
+  const token = bearerToken(req.headers, ws ? req.query : undefined);
   if (token) {
     const auth = await authenticateApiKey(ctx.db, token);
     if (auth || ws) return auth;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, addContacts, simulatorChannel, startHerald, type TestHerald } from '../helpers/harness.ts';
+import { ADMIN_KEY, DIALECTS, addContacts, simulatorChannel, startHerald, type TestHerald } from '../helpers/harness.ts';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const future = (ms = 3_600_000) => new Date(Date.now() + ms).toISOString();
@@ -62,6 +62,12 @@ describe.each(DIALECTS)('errors, OpenAPI and tenant isolation on %s', (dialect) 
       const res = await t.api('POST', '/api/v1/channels', '<channel/>', undefined, { 'content-type': 'application/xml' });
       expect(res.status).toBe(415);
       expectErrorShape(res, 'unsupported_media_type');
+    });
+
+    it('a key in ?token= is only taken on the WebSocket path: elsewhere → 401', async () => {
+      const res = await t.herald.app!.inject({ method: 'GET', url: `/api/v1/channels?token=${ADMIN_KEY}` });
+      expect(res.statusCode).toBe(401);
+      expect(JSON.parse(res.body).error.code).toBe('unauthorized');
     });
 
     it('no key, a wrong key or a malformed header → 401 unauthorized', async () => {
