@@ -13,21 +13,21 @@
  * Env: DB_RESTART_N (10000), DB_RESTART_RATE (400).
  */
 import { execFileSync } from 'node:child_process';
-import pg from 'pg';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { createCampaign, sendCampaign } from '../src/campaigns/campaign-service.ts';
 import { createChannel, report, seedMembers, startBenchHerald, startMock, waitFinal } from './lib.ts';
-import { boundRun, kill, reconcile, sleep, spawnWorker } from './fault-lib.ts';
+import { kill, reconcile, sleep, spawnWorker } from './fault-lib.ts';
+import { finish, freshDbUrl, timeBound } from './load-kit.ts';
 
 const N = Number(process.env.DB_RESTART_N ?? 10_000);
 const RATE = Number(process.env.DB_RESTART_RATE ?? 400);
 const CLUSTER = process.env.DB_RESTART_CLUSTER; // e.g. 15/main
 const PORT = 5439;
 const BIN = '/usr/lib/postgresql/15/bin';
-boundRun('db-restart', 12 * 60_000);
+timeBound('db-restart', 12 * 60_000);
 
 const asPostgres = (cmd: string, args: string[]) => execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
@@ -36,16 +36,7 @@ let dbUrl: string;
 let restart: (mode: 'fast' | 'immediate') => void;
 if (CLUSTER) {
   const [version, name] = CLUSTER.split('/');
-  dbUrl = process.env.BENCH_DB_URL ?? 'postgres://postgres@127.0.0.1:5432/test?schema=db_restart';
-  const u = new URL(dbUrl);
-  const schema = u.searchParams.get('schema');
-  if (schema) {
-    u.searchParams.delete('schema');
-    const admin = new pg.Client({ connectionString: u.toString() });
-    await admin.connect();
-    await admin.query(`drop schema if exists ${schema} cascade; create schema ${schema}`);
-    await admin.end();
-  }
+  dbUrl = (await freshDbUrl(process.env.BENCH_DB_URL ?? 'postgres://postgres@127.0.0.1:5432/test', 'db_restart'))!;
   restart = (mode) => void execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', '-m', mode, version, name, 'restart'], { stdio: 'ignore' });
 } else {
   dir = mkdtempSync(path.join(tmpdir(), 'herald-pg-'));
@@ -115,4 +106,4 @@ try {
   if (worker) await kill(worker);
   cleanup();
 }
-process.exit(ok ? 0 : 1);
+await finish(ok ? 0 : 1);

@@ -5,7 +5,7 @@
 import type { Db } from '../src/storage/db.ts';
 import type { MockDump } from './lib.ts';
 
-export { spawnWorker, kill, exited } from '../test/helpers/worker-process.ts';
+export { spawnWorker, kill } from '../test/helpers/worker-process.ts';
 
 export interface Reconciliation {
   total: number;
@@ -70,24 +70,4 @@ export function maxPerSecond(times: number[]): number {
   return best;
 }
 
-/** A small seeded PRNG (mulberry32), so a run's kill moments can be repeated with the same seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Exits the process with an error if the run outlives its bound. */
-export function boundRun(name: string, ms: number): void {
-  setTimeout(() => {
-    process.stderr.write(`${name}: did not finish within ${Math.round(ms / 1000)} s\n`);
-    process.exit(3);
-  }, ms).unref();
-}

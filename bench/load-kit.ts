@@ -1,5 +1,6 @@
 /**
- * Helpers shared by the load benchmarks (live-clients.ts, api-latency.ts): a time bound with
+ * Helpers shared by the load and fault benchmarks (live-clients, api-latency, torture, faults,
+ * db-restart, scale-out): a time bound with
  * cleanup, percentiles, a fresh PostgreSQL schema per Herald, event-loop delay and CPU sampling.
  */
 import { randomBytes } from 'node:crypto';

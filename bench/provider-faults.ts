@@ -12,12 +12,13 @@
  */
 import { createCampaign, sendCampaign } from '../src/campaigns/campaign-service.ts';
 import { createChannel, report, seedMembers, startBenchHerald, startMock, waitFinal } from './lib.ts';
-import { boundRun, maxPerSecond, reconcile } from './fault-lib.ts';
+import { maxPerSecond, reconcile } from './fault-lib.ts';
+import { finish, timeBound } from './load-kit.ts';
 
 const N = Number(process.env.FAULTS_N ?? 5000);
 const RATE = Number(process.env.FAULTS_RATE ?? 200);
 const DB = process.env.BENCH_DB_URL;
-boundRun('provider-faults', 15 * 60_000);
+timeBound('provider-faults', 15 * 60_000);
 
 const faults = { errorRate: 0.1, timeoutRate: 0.05, slowRate: 0.05, slowMs: 2000, lostAnswerRate: 0.01, throttleBursts: { periodMs: 5000, burstMs: 1000 }, rateLimitPerSecond: RATE, latencyMs: 5 };
 const scenarios = [
@@ -55,4 +56,4 @@ for (const s of scenarios.filter((x) => !only || only.includes(x.provider))) {
   await b.close();
   mock.close();
 }
-process.exit(failures ? 1 : 0);
+await finish(failures ? 1 : 0);

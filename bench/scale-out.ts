@@ -6,36 +6,25 @@
  *
  * Env: SCALE_WORKERS (1,2,4), SCALE_PER_CHANNEL (2500), SCALE_CHANNELS (20), SCALE_RATE (per
  * channel msgs/s, 400), BENCH_DB_URL (a PostgreSQL database; default the local `test` database;
- * each run gets its own fresh schema).
+ * each worker count gets its own fresh schema, dropped at the end).
  */
 import type { ChildProcess } from 'node:child_process';
-import pg from 'pg';
 import { createCampaign, sendCampaign } from '../src/campaigns/campaign-service.ts';
 import { createChannel, report, seedMembers, startBenchHerald, startMocks, waitFinal } from './lib.ts';
-import { boundRun, kill, maxPerSecond, reconcile, sleep, spawnWorker } from './fault-lib.ts';
+import { kill, maxPerSecond, reconcile, sleep, spawnWorker } from './fault-lib.ts';
+import { finish, freshDbUrl, timeBound } from './load-kit.ts';
 
 const WORKERS = (process.env.SCALE_WORKERS ?? '1,2,4').split(',').map(Number);
 const PER_CHANNEL = Number(process.env.SCALE_PER_CHANNEL ?? 2500);
 const CHANNELS = Number(process.env.SCALE_CHANNELS ?? 20);
 const RATE = Number(process.env.SCALE_RATE ?? 400);
 const BASE = process.env.BENCH_DB_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-boundRun('scale-out', 20 * 60_000);
-
-async function freshSchema(name: string): Promise<string> {
-  const u = new URL(BASE);
-  u.searchParams.delete('schema');
-  const client = new pg.Client({ connectionString: u.toString() });
-  await client.connect();
-  await client.query(`drop schema if exists ${name} cascade; create schema ${name}`);
-  await client.end();
-  u.searchParams.set('schema', name);
-  return u.toString();
-}
+timeBound('scale-out', 20 * 60_000);
 
 let failures = 0;
 let oneWorker = 0;
 for (const k of WORKERS) {
-  const url = await freshSchema(`scale_out_${k}`);
+  const url = (await freshDbUrl(BASE, `scale_out_${k}`))!;
   const mocks = await startMocks('telegram', { latencyMs: 10, rateLimitPerSecond: RATE }, CHANNELS);
   const b = await startBenchHerald({ worker: false }, url);
   const ctx = b.herald.ctx;
@@ -80,4 +69,4 @@ for (const k of WORKERS) {
   await b.close();
   mocks[0].close();
 }
-process.exit(failures ? 1 : 0);
+await finish(failures ? 1 : 0);

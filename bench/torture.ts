@@ -12,7 +12,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { createCampaign, sendCampaign } from '../src/campaigns/campaign-service.ts';
 import { createChannel, report, seedMembers, startBenchHerald, startMock, waitFinal } from './lib.ts';
-import { boundRun, kill, reconcile, seeded, sleep, spawnWorker } from './fault-lib.ts';
+import { kill, reconcile, sleep, spawnWorker } from './fault-lib.ts';
+import { Rng } from './fuzz-kit.ts';
+import { finish, timeBound } from './load-kit.ts';
 
 const N = Number(process.env.TORTURE_N ?? 10_000);
 const KILLS = Number(process.env.TORTURE_KILLS ?? 20);
@@ -20,11 +22,12 @@ const SEED = Number(process.env.TORTURE_SEED ?? 1);
 const RATE = Number(process.env.TORTURE_RATE ?? 400);
 const PROVIDERS = (process.env.TORTURE_PROVIDERS ?? 'line,telegram').split(',') as ('line' | 'telegram')[];
 const DB = process.env.BENCH_DB_URL;
-boundRun('torture', 15 * 60_000);
+timeBound('torture', 15 * 60_000);
 
 let failures = 0;
 for (const provider of PROVIDERS) {
-  const random = seeded(SEED);
+  const rng = new Rng(SEED);
+  const random = () => rng.next();
   const mock = await startMock(provider, { latencyMs: 10 });
   const b = await startBenchHerald({ worker: false }, DB);
   const channelId = await createChannel(b, provider, mock.credentials, RATE, { apiBaseUrl: mock.url, timeoutMs: 5000 });
@@ -60,4 +63,4 @@ for (const provider of PROVIDERS) {
   await b.close();
   mock.close();
 }
-process.exit(failures ? 1 : 0);
+await finish(failures ? 1 : 0);
