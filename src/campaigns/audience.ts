@@ -42,21 +42,21 @@ export const FIX_BATCH = 5000;
  * completely fixed.
  */
 export async function fixAudienceBatch(db: Db, campaign: { id: string; workspaceId: string; channelId: string; audience: Audience }): Promise<boolean> {
-  let firstSlice = false;
-  let inserted = 0;
-  const done = await fixSlice(db, campaign, (first, n) => { firstSlice = first; inserted = n; });
+  const { done, first, inserted } = await fixSlice(db, campaign);
   // PostgreSQL plans the engine's writes from table statistics; right after a bulk insert they
   // still say "few pending recipients" and the outcome writer's join by id turned into a scan of
   // every pending row per batch (seconds each, found by bench:scale). Refresh them after the first
   // slice and at the end, as one would after any bulk load (ANALYZE samples, and blocks no writes).
-  if (db.flags.dialect === 'postgres' && inserted > 0 && (firstSlice || done)) await sql`analyze campaign_recipients`.execute(db.k);
+  if (db.flags.dialect === 'postgres' && inserted > 0 && (first || done)) await sql`analyze campaign_recipients`.execute(db.k);
   return done;
 }
 
-function fixSlice(db: Db, campaign: { id: string; workspaceId: string; channelId: string; audience: Audience }, report: (first: boolean, n: number) => void): Promise<boolean> {
+interface Slice { done: boolean; first: boolean; inserted: number }
+
+function fixSlice(db: Db, campaign: { id: string; workspaceId: string; channelId: string; audience: Audience }): Promise<Slice> {
   return db.k.transaction().execute(async (tx) => {
     const row = await tx.selectFrom('campaigns').select(['audience_cursor', 'audience_fixed']).where('id', '=', campaign.id).executeTakeFirst();
-    if (!row || row.audience_fixed === 1) return true;
+    if (!row || row.audience_fixed === 1) return { done: true, first: false, inserted: 0 };
     const cursor = row.audience_cursor ?? '';
     const filter = memberFilter(campaign.workspaceId, campaign.channelId, campaign.audience);
     const bound = await sql<{ contact_id: string }>`select i.contact_id from identities i where ${filter} and i.contact_id > ${cursor}
@@ -80,10 +80,9 @@ function fixSlice(db: Db, campaign: { id: string; workspaceId: string; channelId
       .where('audience_fixed', '=', 0)
       .executeTakeFirst();
     if (Number(moved.numUpdatedRows) !== 1) throw new ConcurrentFixError();
-    report(row.audience_cursor === null, n);
-    return done;
+    return { done, first: row.audience_cursor === null, inserted: n };
   }).catch((err) => {
-    if (err instanceof ConcurrentFixError) return false;
+    if (err instanceof ConcurrentFixError) return { done: false, first: false, inserted: 0 };
     throw err;
   });
 }
