@@ -11,7 +11,7 @@
  * exactly as before (every object, list, recipient export, key and session).
  */
 import WebSocket from 'ws';
-import type { Api, Auth } from './fuzz.ts';
+import type { Api, Auth } from './fuzz-herald.ts';
 
 export interface IsolationResult {
   checks: number;
