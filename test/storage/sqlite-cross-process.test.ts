@@ -26,7 +26,8 @@ describe('SQLite shared by two processes', () => {
         db.pragma('busy_timeout = 10000');
         const up = db.prepare('update t set n = n + 1 where id = 2');
         const end = Date.now() + 2000; let i = 0;
-        while (Date.now() < end) { up.run(); i++; }
+        // The writer itself may hit a busy lock on a loaded machine; it only has to keep writing.
+        while (Date.now() < end) { try { up.run(); i++; } catch (e) { if (e.code !== 'SQLITE_BUSY') throw e; } }
         console.log(i);`], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
       let writes = '';
       writer.stdout.on('data', (d: Buffer) => (writes += d.toString()));
